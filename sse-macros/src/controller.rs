@@ -1,0 +1,146 @@
+//! `#[controller]`: read the impl block, collect its routes, and strip the
+//! route attributes so the methods stay ordinary methods.
+
+use proc_macro2::TokenStream;
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Expr, ExprLit, ImplItem, ItemImpl, Lit, Token};
+
+use crate::ctx::Ctx;
+use crate::path;
+use crate::route::{self, Kind, Route};
+use crate::signature::{self, Signature};
+
+/// `#[controller("prefix", crate = "path")]`.
+pub(crate) struct ControllerArgs {
+    pub(crate) prefix: String,
+    /// Path of the runtime crate in generated code.
+    pub(crate) krate: syn::Path,
+}
+
+/// One route of the controller, ready for expansion.
+pub(crate) struct RouteMethod {
+    pub(crate) route: Route,
+    pub(crate) full_path: String,
+    pub(crate) method: syn::Ident,
+    pub(crate) signature: Signature,
+}
+
+pub(crate) fn parse_args(ctx: &Ctx, args: TokenStream) -> ControllerArgs {
+    let mut parsed = ControllerArgs {
+        prefix: String::new(),
+        krate: syn::parse_quote!(::sse_runtime),
+    };
+    let list = match syn::parse::Parser::parse2(
+        Punctuated::<Expr, Token![,]>::parse_terminated,
+        args,
+    ) {
+        Ok(list) => list,
+        Err(err) => {
+            ctx.push(err);
+            return parsed;
+        }
+    };
+    for (i, arg) in list.iter().enumerate() {
+        match arg {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(lit), ..
+            }) if i == 0 => {
+                parsed.prefix = lit.value();
+                if let Err(message) = path::validate(&parsed.prefix) {
+                    ctx.error(lit, message);
+                }
+            }
+            Expr::Assign(assign) if is_crate_key(&assign.left) => match &*assign.right {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(lit), ..
+                }) => match lit.parse::<syn::Path>() {
+                    Ok(path) => parsed.krate = path,
+                    Err(_) => ctx.error(lit, "`crate` takes a path, e.g. `crate = \"my_sse\"`"),
+                },
+                other => ctx.error(other, "`crate` takes a path string, e.g. `crate = \"my_sse\"`"),
+            },
+            Expr::Assign(assign) => ctx.error(
+                &assign.left,
+                "unknown option, expected one of: `crate`",
+            ),
+            other => ctx.error(
+                other,
+                "expected `#[controller(\"path\")]`, optionally followed by `crate = \"path\"`",
+            ),
+        }
+    }
+    parsed
+}
+
+fn is_crate_key(expr: &Expr) -> bool {
+    matches!(expr, Expr::Path(p) if p.path.is_ident("crate"))
+}
+
+/// Collects the routes of `item` and removes their attributes from it.
+pub(crate) fn collect(ctx: &Ctx, args: &ControllerArgs, item: &mut ItemImpl) -> Vec<RouteMethod> {
+    if let Some((_, trait_path, _)) = &item.trait_ {
+        ctx.error(
+            trait_path,
+            "`#[controller]` goes on an inherent impl (`impl MyController { .. }`), not a trait impl",
+        );
+    }
+    let mut routes: Vec<RouteMethod> = Vec::new();
+    for impl_item in &mut item.items {
+        let ImplItem::Fn(method) = impl_item else {
+            continue;
+        };
+        let mut found = Vec::new();
+        method.attrs.retain_mut(|attr| match Kind::of(attr) {
+            Some(Kind::Sse) => {
+                found.push((Kind::Sse, attr.clone()));
+                // Kept, as a no-op, so the user's `use sse_runtime::sse`
+                // counts as used; the other route attributes are removed.
+                let path = attr.path().clone();
+                *attr = syn::parse_quote_spanned!(attr.span()=> #[#path(__in_controller)]);
+                true
+            }
+            Some(kind) => {
+                found.push((kind, attr.clone()));
+                false
+            }
+            None => true,
+        });
+        if found.is_empty() {
+            continue;
+        }
+        let sse = found.iter().any(|(kind, _)| *kind == Kind::Sse);
+        if sse && found.len() > 1 {
+            for (_, attr) in &found[1..] {
+                ctx.error(attr, "an `#[sse]` method can't carry another route attribute");
+            }
+        }
+        let signature = signature::analyse(ctx, method, sse);
+        for (kind, attr) in &found {
+            let Some(route) = route::parse(ctx, *kind, attr) else {
+                continue;
+            };
+            let full_path = path::join(&args.prefix, &route.path);
+            if let Some(previous) = routes.iter().find(|r| {
+                r.full_path == full_path && r.route.kind.http_method() == route.kind.http_method()
+            }) {
+                ctx.error_at(
+                    route.path_span,
+                    format!(
+                        "duplicate route `{} {full_path}`: already served by `{}`",
+                        route.kind.http_method().to_uppercase(),
+                        previous.method
+                    ),
+                );
+            }
+            routes.push(RouteMethod {
+                route,
+                full_path,
+                method: method.sig.ident.clone(),
+                signature: signature.clone(),
+            });
+        }
+    }
+    routes
+}
+

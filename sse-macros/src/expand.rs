@@ -1,0 +1,181 @@
+//! Code generation: an `HttpServiceFactory` impl that registers every route.
+
+use std::time::Duration;
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::ItemImpl;
+
+use crate::controller::RouteMethod;
+use crate::route::Kind;
+use crate::signature::{Output, Param, Receiver};
+
+/// The registration code for `item`'s routes. `krate` is the path of the
+/// runtime crate; everything generated reaches it through `__private`.
+pub(crate) fn service_factory(item: &ItemImpl, krate: &syn::Path, routes: &[RouteMethod]) -> TokenStream {
+    let self_ty = &item.self_ty;
+    let (impl_generics, _, where_clause) = item.generics.split_for_impl();
+    let where_clause = match where_clause {
+        Some(w) => quote!(#w, Self: 'static),
+        None => quote!(where Self: 'static),
+    };
+
+    // One actix `Resource` per path, holding every method's route, so that
+    // GET and POST on one path both match (separate resources would make the
+    // first one answer 405 to the other's method).
+    let mut paths: Vec<&str> = Vec::new();
+    for route in routes {
+        if !paths.contains(&route.full_path.as_str()) {
+            paths.push(&route.full_path);
+        }
+    }
+    let resources = paths.iter().map(|path| {
+        let handlers = routes
+            .iter()
+            .filter(|r| r.full_path == *path)
+            .map(route_registration);
+        quote! {
+            __sse::actix_web::dev::HttpServiceFactory::register(
+                __sse::actix_web::Resource::new(#path) #(#handlers)*,
+                __config,
+            );
+        }
+    });
+
+    quote! {
+        const _: () = {
+            use #krate::__private as __sse;
+            #[allow(unused_imports)]
+            use __sse::{PlainItemsKind as _, ResultItemsKind as _};
+
+            #[automatically_derived]
+            impl #impl_generics __sse::actix_web::dev::HttpServiceFactory for #self_ty #where_clause {
+                fn register(self, __config: &mut __sse::actix_web::dev::AppService) {
+                    #[allow(unused_variables)]
+                    let __this = __sse::std::sync::Arc::new(self);
+                    #(#resources)*
+                }
+            }
+        };
+    }
+}
+
+/// When the controller has errors: a registration that does nothing, so the
+/// user's `App::new().service(..)` does not add a second, misleading error.
+pub(crate) fn fallback_factory(item: &ItemImpl, krate: &syn::Path) -> TokenStream {
+    let self_ty = &item.self_ty;
+    let (impl_generics, _, where_clause) = item.generics.split_for_impl();
+    quote! {
+        const _: () = {
+            use #krate::__private as __sse;
+            impl #impl_generics __sse::actix_web::dev::HttpServiceFactory for #self_ty #where_clause {
+                fn register(self, _: &mut __sse::actix_web::dev::AppService) {}
+            }
+        };
+    }
+}
+
+/// `.route(web::<method>().to(<handler closure>))` for one route.
+fn route_registration(route: &RouteMethod) -> TokenStream {
+    let method_builder = format_ident!("{}", route.route.kind.http_method());
+    let sig = &route.signature;
+    let mut closure_args = Vec::new();
+    let mut call_args = Vec::new();
+    let mut takes_cleanup = false;
+    for (i, param) in sig.params.iter().enumerate() {
+        match param {
+            Param::Extract(ty) => {
+                let name = format_ident!("__arg{}", i);
+                closure_args.push(quote!(#name: #ty));
+                call_args.push(quote!(#name));
+            }
+            Param::CleanUp => {
+                takes_cleanup = true;
+                call_args.push(quote!(__cleanup_arg));
+            }
+        }
+    }
+    let method = &route.method;
+    let call = match sig.receiver {
+        Receiver::Ref => quote!(__this.#method(#(#call_args),*)),
+        Receiver::None => quote!(Self::#method(#(#call_args),*)),
+    };
+    let call = if sig.is_async {
+        quote!(#call.await)
+    } else {
+        call
+    };
+    let this_clone = match sig.receiver {
+        Receiver::Ref => quote!(let __this = __sse::std::sync::Arc::clone(&__this);),
+        Receiver::None => quote!(),
+    };
+    let body = if route.route.kind == Kind::Sse {
+        sse_body(route, &call, takes_cleanup)
+    } else {
+        quote!(#call)
+    };
+    quote! {
+        .route(__sse::actix_web::web::#method_builder().to({
+            #this_clone
+            move |#(#closure_args),*| {
+                #this_clone
+                async move { #body }
+            }
+        }))
+    }
+}
+
+/// The handler body of an `#[sse]` route: run the method inside the
+/// runtime's driver (which owns the controller, so the stream may borrow
+/// it) and stream its items.
+fn sse_body(route: &RouteMethod, call: &TokenStream, takes_cleanup: bool) -> TokenStream {
+    let span = route.signature.output_span;
+    let options = &route.route.options;
+    let keep_alive = option_duration(options.keep_alive);
+    let retry = option_duration(options.retry);
+    let cleanup_arg = if takes_cleanup {
+        quote!(let __cleanup_arg = __sse::CleanUp::clone(&__cleanup);)
+    } else {
+        quote!()
+    };
+    let stream = match route.signature.output {
+        Output::Stream => quote!(let __stream = #call;),
+        Output::Result => quote! {
+            let __stream = match #call {
+                __sse::std::result::Result::Ok(stream) => stream,
+                __sse::std::result::Result::Err(error) => return __sink.reject(error),
+            };
+        },
+    };
+    // Spanned at the user's return type: a non-stream or an item that is not
+    // an event is reported there.
+    let checks = quote_spanned! {span=>
+        let __stream = __sse::expect_stream(__stream);
+        let __items = (&__sse::Probe(&__stream)).__sse_items();
+        __sink.stream(__stream, __items).await
+    };
+    quote! {
+        let __cleanup = __sse::CleanUp::new();
+        #cleanup_arg
+        let __config = __sse::RouteConfig {
+            keep_alive: #keep_alive,
+            retry: #retry,
+        };
+        __sse::respond(__config, __cleanup, move |__sink: __sse::Sink| async move {
+            #stream
+            #checks
+        })
+        .await
+    }
+}
+
+fn option_duration(d: Option<Duration>) -> TokenStream {
+    match d {
+        Some(d) => {
+            let millis = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+            quote!(__sse::std::option::Option::Some(__sse::std::time::Duration::from_millis(#millis)))
+        }
+        None => quote!(__sse::std::option::Option::None),
+    }
+}
+

@@ -1,0 +1,196 @@
+//! [`CleanUp`]: callbacks that run once when an SSE connection ends.
+
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::Notify;
+
+type Callback = Box<dyn FnOnce() + Send + 'static>;
+
+/// Work to do when the connection ends, however it ends.
+///
+/// Take a `CleanUp` parameter in an `#[sse]` method and the framework hands
+/// one in for each request. Callbacks registered with [`add`](CleanUp::add)
+/// run exactly once, in the order they were added, when the connection
+/// ends: the stream finished, the stream failed, the client went away, or
+/// the request was refused before streaming. A panicking callback is caught
+/// and logged and does not stop the others. A callback added after the end
+/// runs at once.
+///
+/// `CleanUp` is a cheap handle (`Clone`, `Send`, `Sync`): move clones into
+/// the stream or into spawned tasks to register work later, or to learn that
+/// the connection closed ([`closed`](CleanUp::closed)).
+///
+/// ```
+/// use sse_runtime::CleanUp;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::sync::Arc;
+///
+/// let runs = Arc::new(AtomicUsize::new(0));
+/// let cleanup = CleanUp::new();
+/// let counter = runs.clone();
+/// cleanup.add(move || { counter.fetch_add(1, Ordering::SeqCst); });
+///
+/// cleanup.run(); // what the framework does when the connection ends
+/// cleanup.run(); // never twice
+/// assert_eq!(runs.load(Ordering::SeqCst), 1);
+/// assert!(cleanup.is_closed());
+/// ```
+#[derive(Clone, Default)]
+pub struct CleanUp {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    callbacks: Mutex<Vec<Callback>>,
+    closed: AtomicBool,
+    notify: Notify,
+}
+
+impl CleanUp {
+    /// A fresh, open handle with no callbacks.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers `callback` to run when the connection ends (at once if it
+    /// already has).
+    pub fn add(&self, callback: impl FnOnce() + Send + 'static) {
+        {
+            let mut callbacks = self.lock();
+            // Checked under the lock: `run` sets `closed` while holding it,
+            // so a callback is either queued before `run` drains the queue or
+            // sees `closed` and runs here; never both, never neither.
+            if !self.inner.closed.load(Ordering::Acquire) {
+                callbacks.push(Box::new(callback));
+                return;
+            }
+        }
+        call(Box::new(callback));
+    }
+
+    /// Whether the connection has ended.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
+    /// Completes when the connection has ended: for producers running
+    /// outside the response stream (spawned tasks) to learn they can stop.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let cleanup = sse_runtime::CleanUp::new();
+    /// let watcher = cleanup.clone();
+    /// let task = tokio::spawn(async move { watcher.closed().await; "stopped" });
+    /// cleanup.run();
+    /// assert_eq!(task.await.unwrap(), "stopped");
+    /// # }
+    /// ```
+    pub async fn closed(&self) {
+        loop {
+            let notified = self.inner.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_closed() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Ends the connection's life: runs every registered callback once, in
+    /// order. Later calls do nothing. The framework calls this; call it
+    /// yourself only when driving a `CleanUp` outside a request (tests).
+    pub fn run(&self) {
+        let callbacks = {
+            let mut callbacks = self.lock();
+            if self.inner.closed.swap(true, Ordering::AcqRel) {
+                return;
+            }
+            std::mem::take(&mut *callbacks)
+        };
+        self.inner.notify.notify_waiters();
+        for callback in callbacks {
+            call(callback);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Callback>> {
+        // A poisoned lock only means a panic elsewhere while holding it; the
+        // Vec is still consistent.
+        self.inner
+            .callbacks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn call(callback: Callback) {
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(callback)) {
+        let message = panic
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("<non-string panic payload>");
+        tracing::error!(panic = message, "an SSE CleanUp callback panicked");
+    }
+}
+
+impl fmt::Debug for CleanUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CleanUp")
+            .field("closed", &self.is_closed())
+            .field("callbacks", &self.lock().len())
+            .finish()
+    }
+}
+
+/// Runs the connection's [`CleanUp`] when dropped: owned by whatever
+/// currently represents the connection (the handler, then the body), so
+/// every way out, including a panic or a dropped future, ends in `run`.
+pub(crate) struct CleanupGuard(pub(crate) CleanUp);
+
+impl Drop for CleanupGuard {
+    fn drop(&mut self) {
+        self.0.run();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn runs_in_order_once_despite_panics() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let cleanup = CleanUp::new();
+        for i in 0..3 {
+            let log = log.clone();
+            cleanup.add(move || {
+                log.lock().unwrap().push(i);
+                if i == 1 {
+                    panic!("boom");
+                }
+            });
+        }
+        drop(CleanupGuard(cleanup.clone()));
+        cleanup.run();
+        assert_eq!(*log.lock().unwrap(), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn late_callbacks_run_immediately() {
+        let cleanup = CleanUp::new();
+        cleanup.run();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let r = runs.clone();
+        cleanup.add(move || {
+            r.fetch_add(1, Ordering::SeqCst);
+        });
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+}

@@ -1,0 +1,248 @@
+//! How a stream item becomes an event: [`IntoEvent`].
+
+use std::fmt;
+
+use bytes::BytesMut;
+use serde::ser::{self, Impossible, Serialize};
+
+use crate::encode;
+use crate::event::{EncodedEvent, Event};
+
+/// A value that can be sent as one SSE event: the item type of an `#[sse]`
+/// stream.
+///
+/// Implemented for
+/// * every `T: Serialize`: strings (and chars) are sent as plain text, any
+///   other value as compact JSON;
+/// * [`Event`], for full control over the event's fields;
+/// * [`EncodedEvent`], an event encoded once and shared between clients.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use sse_runtime::IntoEvent;
+///
+/// #[derive(serde::Serialize)]
+/// struct Status { status: &'static str }
+///
+/// let mut buf = BytesMut::new();
+/// "Hello, world!".encode_into(&mut buf).unwrap();
+/// Status { status: "Running" }.encode_into(&mut buf).unwrap();
+/// assert_eq!(&buf[..], b"data: Hello, world!\n\ndata: {\"status\":\"Running\"}\n\n");
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` can't be sent as an SSE event",
+    label = "not an SSE event",
+    note = "derive or implement `serde::Serialize` for `{Self}` (sent as JSON), or map it into `sse_runtime::Event`"
+)]
+pub trait IntoEvent {
+    /// Appends this value as one complete event (ending in a blank line).
+    ///
+    /// On error nothing is appended.
+    fn encode_into(self, buf: &mut BytesMut) -> Result<(), EventError>;
+}
+
+use crate::event::EventError;
+
+impl<T: Serialize> IntoEvent for T {
+    fn encode_into(self, buf: &mut BytesMut) -> Result<(), EventError> {
+        // Strings are probed first so that `"hi"` goes out as `data: hi`, not
+        // as the JSON string `"hi"`; the probe refuses anything else at its
+        // first call, before writing, so non-strings pay one failed call.
+        if self.serialize(TextProbe { buf: &mut *buf }).is_err() {
+            encode::json_data(buf, &self).map_err(EventError::Json)?;
+        }
+        encode::end(buf);
+        Ok(())
+    }
+}
+
+impl IntoEvent for Event {
+    fn encode_into(self, buf: &mut BytesMut) -> Result<(), EventError> {
+        buf.extend_from_slice(self.fields());
+        encode::end(buf);
+        Ok(())
+    }
+}
+
+impl IntoEvent for EncodedEvent {
+    fn encode_into(self, buf: &mut BytesMut) -> Result<(), EventError> {
+        buf.extend_from_slice(self.as_ref());
+        Ok(())
+    }
+}
+
+/// A serializer that only accepts a string (or char, or one wrapped in a
+/// newtype or `Some`) and writes it as `data:` lines; anything else fails
+/// before writing a byte.
+struct TextProbe<'a> {
+    buf: &'a mut BytesMut,
+}
+
+#[derive(Debug)]
+struct NotText;
+
+impl fmt::Display for NotText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not text")
+    }
+}
+
+impl std::error::Error for NotText {}
+
+impl ser::Error for NotText {
+    fn custom<T: fmt::Display>(_: T) -> Self {
+        NotText
+    }
+}
+
+macro_rules! not_text {
+    ($($method:ident($($arg:ty),*);)*) => {
+        $(fn $method(self, $(_: $arg),*) -> Result<(), NotText> { Err(NotText) })*
+    };
+}
+
+impl ser::Serializer for TextProbe<'_> {
+    type Ok = ();
+    type Error = NotText;
+    type SerializeSeq = Impossible<(), NotText>;
+    type SerializeTuple = Impossible<(), NotText>;
+    type SerializeTupleStruct = Impossible<(), NotText>;
+    type SerializeTupleVariant = Impossible<(), NotText>;
+    type SerializeMap = Impossible<(), NotText>;
+    type SerializeStruct = Impossible<(), NotText>;
+    type SerializeStructVariant = Impossible<(), NotText>;
+
+    fn serialize_str(self, v: &str) -> Result<(), NotText> {
+        encode::text_lines(self.buf, b"data", v);
+        Ok(())
+    }
+
+    fn serialize_char(self, v: char) -> Result<(), NotText> {
+        self.serialize_str(v.encode_utf8(&mut [0; 4]))
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), NotText> {
+        value.serialize(self)
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), NotText> {
+        value.serialize(self)
+    }
+
+    not_text! {
+        serialize_bool(bool); serialize_i8(i8); serialize_i16(i16); serialize_i32(i32);
+        serialize_i64(i64); serialize_u8(u8); serialize_u16(u16); serialize_u32(u32);
+        serialize_u64(u64); serialize_f32(f32); serialize_f64(f64); serialize_bytes(&[u8]);
+        serialize_none(); serialize_unit(); serialize_unit_struct(&'static str);
+        serialize_unit_variant(&'static str, u32, &'static str);
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), NotText> {
+        Err(NotText)
+    }
+
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, NotText> {
+        Err(NotText)
+    }
+
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, NotText> {
+        Err(NotText)
+    }
+
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, NotText> {
+        Err(NotText)
+    }
+
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, NotText> {
+        Err(NotText)
+    }
+
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, NotText> {
+        Err(NotText)
+    }
+
+    fn serialize_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStruct, NotText> {
+        Err(NotText)
+    }
+
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, NotText> {
+        Err(NotText)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(item: impl IntoEvent) -> String {
+        let mut buf = BytesMut::new();
+        item.encode_into(&mut buf).unwrap();
+        String::from_utf8(buf.to_vec()).unwrap()
+    }
+
+    #[derive(Serialize)]
+    struct Name(String);
+
+    #[test]
+    fn text_values_are_plain() {
+        assert_eq!(wire("Hello, world!"), "data: Hello, world!\n\n");
+        assert_eq!(wire(String::from("a\nb")), "data: a\ndata: b\n\n");
+        assert_eq!(wire('x'), "data: x\n\n");
+        assert_eq!(wire(Some("x")), "data: x\n\n");
+        assert_eq!(wire(Name("n".into())), "data: n\n\n");
+        assert_eq!(wire(std::borrow::Cow::Borrowed("c")), "data: c\n\n");
+    }
+
+    #[test]
+    fn other_values_are_json() {
+        assert_eq!(wire(5u8), "data: 5\n\n");
+        assert_eq!(wire(None::<&str>), "data: null\n\n");
+        assert_eq!(wire(vec!["a\nb"]), "data: [\"a\\nb\"]\n\n");
+        assert_eq!(wire(serde_json::json!({"a": [1, 2]})), "data: {\"a\":[1,2]}\n\n");
+    }
+
+    #[test]
+    fn events_pass_through() {
+        assert_eq!(wire(Event::default().data("x")), "data: x\n\n");
+        assert_eq!(wire(Event::default().data("x").encode()), "data: x\n\n");
+    }
+
+    #[test]
+    fn serialisation_errors_write_nothing() {
+        let mut map = std::collections::BTreeMap::new();
+        map.insert((1, 2), 3);
+        let mut buf = BytesMut::new();
+        assert!(matches!(map.encode_into(&mut buf), Err(EventError::Json(_))));
+        assert!(buf.is_empty());
+    }
+}

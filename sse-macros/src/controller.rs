@@ -73,6 +73,51 @@ pub(crate) fn parse_args(ctx: &Ctx, args: TokenStream) -> ControllerArgs {
     parsed
 }
 
+/// The error for `#[controller]` on something other than an impl block,
+/// pointing at what it is (`struct Events`, `fn events`).
+pub(crate) fn not_an_impl(item: &TokenStream) -> syn::Error {
+    let usage = "`#[controller]` goes on an impl block";
+    match syn::parse2::<syn::Item>(item.clone()) {
+        Ok(syn::Item::Struct(s)) => struct_like(&s.struct_token, &s.ident, "a struct", usage),
+        Ok(syn::Item::Enum(e)) => struct_like(&e.enum_token, &e.ident, "an enum", usage),
+        Ok(syn::Item::Union(u)) => struct_like(&u.union_token, &u.ident, "a union", usage),
+        Ok(syn::Item::Fn(f)) => {
+            let (fn_token, ident) = (&f.sig.fn_token, &f.sig.ident);
+            syn::Error::new_spanned(
+                quote::quote!(#fn_token #ident),
+                format!(
+                    "{usage}, not on a function: make `{ident}` a method in `#[controller(\"path\")] impl MyController {{ .. }}` and mark it `#[sse(\"..\")]`"
+                ),
+            )
+        }
+        Ok(syn::Item::Trait(t)) => {
+            let (trait_token, ident) = (&t.trait_token, &t.ident);
+            syn::Error::new_spanned(
+                quote::quote!(#trait_token #ident),
+                format!("{usage}, not on a trait: `#[controller(\"path\")] impl MyController {{ .. }}`"),
+            )
+        }
+        _ => syn::Error::new(
+            proc_macro2::Span::call_site(),
+            format!("{usage}: `#[controller(\"path\")] impl MyController {{ .. }}`"),
+        ),
+    }
+}
+
+fn struct_like(
+    keyword: &impl quote::ToTokens,
+    ident: &syn::Ident,
+    what: &str,
+    usage: &str,
+) -> syn::Error {
+    syn::Error::new_spanned(
+        quote::quote!(#keyword #ident),
+        format!(
+            "{usage}, not on {what}: write `#[controller(\"path\")] impl {ident} {{ .. }}` with the route methods inside"
+        ),
+    )
+}
+
 fn is_crate_key(expr: &Expr) -> bool {
     matches!(expr, Expr::Path(p) if p.path.is_ident("crate"))
 }
@@ -80,9 +125,13 @@ fn is_crate_key(expr: &Expr) -> bool {
 /// Collects the routes of `item` and removes their attributes from it.
 pub(crate) fn collect(ctx: &Ctx, args: &ControllerArgs, item: &mut ItemImpl) -> Vec<RouteMethod> {
     if let Some((_, trait_path, _)) = &item.trait_ {
+        let self_ty = &item.self_ty;
         ctx.error(
             trait_path,
-            "`#[controller]` goes on an inherent impl (`impl MyController { .. }`), not a trait impl",
+            format!(
+                "`#[controller]` goes on an inherent impl block, not a trait impl: put the routes in `impl {} {{ .. }}`",
+                quote::quote!(#self_ty)
+            ),
         );
     }
     let mut routes: Vec<RouteMethod> = Vec::new();

@@ -129,30 +129,44 @@ fn route_registration(route: &RouteMethod) -> TokenStream {
 /// runtime's driver (which owns the controller, so the stream may borrow
 /// it) and stream its items.
 fn sse_body(route: &RouteMethod, call: &TokenStream, takes_cleanup: bool) -> TokenStream {
-    let span = route.signature.output_span;
+    let spans = route.signature.spans;
     let options = &route.route.options;
     let keep_alive = option_duration(options.keep_alive);
     let retry = option_duration(options.retry);
+    let max_duration = option_duration(options.max_duration);
+    let idle_timeout = option_duration(options.idle_timeout);
     let cleanup_arg = if takes_cleanup {
         quote!(let __cleanup_arg = __sse::CleanUp::clone(&__cleanup);)
     } else {
         quote!()
+    };
+    // Each check is spanned at the user's tokens it is about: the stream
+    // type (not a stream), the error type of `Result<_, E>` (not a
+    // `ResponseError`), the item type (not an event). The probe and
+    // `Sink::stream` share the item span: a bad item fails both on the same
+    // predicate at the same span, which rustc reports once.
+    let reject = quote_spanned! {spans.error=>
+        __sse::reject(__sink, error)
     };
     let stream = match route.signature.output {
         Output::Stream => quote!(let __stream = #call;),
         Output::Result => quote! {
             let __stream = match #call {
                 __sse::std::result::Result::Ok(stream) => stream,
-                __sse::std::result::Result::Err(error) => return __sink.reject(error),
+                __sse::std::result::Result::Err(error) => return #reject,
             };
         },
     };
-    // Spanned at the user's return type: a non-stream or an item that is not
-    // an event is reported there.
-    let checks = quote_spanned! {span=>
-        let __stream = __sse::expect_stream(__stream);
+    let expect_stream = quote_spanned! {spans.stream=>
+        __sse::expect_stream(__stream)
+    };
+    let items = quote_spanned! {spans.item=>
         let __items = (&__sse::Probe(&__stream)).__sse_items();
         __sink.stream(__stream, __items).await
+    };
+    let checks = quote! {
+        let __stream = #expect_stream;
+        #items
     };
     quote! {
         let __cleanup = __sse::CleanUp::new();
@@ -160,6 +174,8 @@ fn sse_body(route: &RouteMethod, call: &TokenStream, takes_cleanup: bool) -> Tok
         let __config = __sse::RouteConfig {
             keep_alive: #keep_alive,
             retry: #retry,
+            max_duration: #max_duration,
+            idle_timeout: #idle_timeout,
         };
         __sse::respond(__config, __cleanup, move |__sink: __sse::Sink| async move {
             #stream

@@ -35,12 +35,9 @@ pub fn controller(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(item) => item,
         Err(_) => {
             let item = proc_macro2::TokenStream::from(item);
-            let error = syn::Error::new(
-                proc_macro2::Span::call_site(),
-                "`#[controller]` goes on an inherent impl block: `#[controller(\"path\")] impl MyController { .. }`",
-            )
-            .to_compile_error();
-            return quote!(#error #item).into();
+            ctx.push(controller::not_an_impl(&item));
+            let errors = ctx.into_compile_errors();
+            return quote!(#errors #item).into();
         }
     };
     let routes = controller::collect(&ctx, &args, &mut item);

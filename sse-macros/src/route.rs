@@ -63,6 +63,8 @@ pub(crate) struct SseOptions {
     /// `None`: off. Defaults to 15 s.
     pub(crate) keep_alive: Option<Duration>,
     pub(crate) retry: Option<Duration>,
+    pub(crate) max_duration: Option<Duration>,
+    pub(crate) idle_timeout: Option<Duration>,
 }
 
 impl Default for SseOptions {
@@ -70,11 +72,13 @@ impl Default for SseOptions {
         SseOptions {
             keep_alive: Some(Duration::from_secs(15)),
             retry: None,
+            max_duration: None,
+            idle_timeout: None,
         }
     }
 }
 
-const SSE_OPTIONS: &[&str] = &["keep_alive", "retry"];
+const SSE_OPTIONS: &[&str] = &["keep_alive", "retry", "max_duration", "idle_timeout"];
 
 /// A parsed route attribute.
 pub(crate) struct Route {
@@ -166,6 +170,8 @@ pub(crate) fn parse(ctx: &Ctx, kind: Kind, attr: &Attribute) -> Option<Route> {
                 }
             },
             "retry" => options.retry = duration_value(ctx, "retry", value),
+            "max_duration" => options.max_duration = positive_duration(ctx, "max_duration", value),
+            "idle_timeout" => options.idle_timeout = positive_duration(ctx, "idle_timeout", value),
             _ => ctx.error(
                 &key,
                 format!(
@@ -195,6 +201,14 @@ fn option(arg: &Expr) -> Option<(&syn::Ident, &Expr)> {
         return None;
     };
     Some((key.path.get_ident()?, &assign.right))
+}
+
+fn positive_duration(ctx: &Ctx, key: &str, value: &Expr) -> Option<Duration> {
+    let d = duration_value(ctx, key, value)?;
+    if d.is_zero() {
+        ctx.error(value, format!("`{key}` must be longer than zero"));
+    }
+    Some(d)
 }
 
 fn duration_value(ctx: &Ctx, key: &str, value: &Expr) -> Option<Duration> {

@@ -2,7 +2,10 @@
 
 use proc_macro2::Span;
 use syn::spanned::Spanned;
-use syn::{FnArg, GenericParam, ImplItemFn, PathArguments, ReturnType, Type};
+use syn::{
+    AngleBracketedGenericArguments, FnArg, GenericArgument, GenericParam, ImplItemFn, PathArguments,
+    ReturnType, Type, TypeParamBound,
+};
 
 use crate::ctx::Ctx;
 
@@ -39,8 +42,17 @@ pub(crate) struct Signature {
     pub(crate) is_async: bool,
     pub(crate) params: Vec<Param>,
     pub(crate) output: Output,
-    /// Where type errors about the returned value should point.
-    pub(crate) output_span: Span,
+    /// Where type errors should point: at the stream type (not a stream),
+    /// at its item type when it is written out (`impl Stream<Item = T>`:
+    /// not an event), at `E` of `Result<_, E>` (not a `ResponseError`).
+    pub(crate) spans: OutputSpans,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct OutputSpans {
+    pub(crate) stream: Span,
+    pub(crate) item: Span,
+    pub(crate) error: Span,
 }
 
 /// actix-web implements `FromRequest` for tuples of up to 16 extractors.
@@ -102,11 +114,24 @@ pub(crate) fn analyse(ctx: &Ctx, method: &ImplItemFn, sse: bool) -> Signature {
     if extractors > MAX_EXTRACTORS {
         ctx.error(&sig.inputs, format!("a route takes at most {MAX_EXTRACTORS} extractors (actix-web's limit); group some into one type implementing `FromRequest`"));
     }
-    let (output, output_span) = match &sig.output {
-        ReturnType::Type(_, ty) => (
-            if is_result(ty) { Output::Result } else { Output::Stream },
-            ty.span(),
-        ),
+    let (output, spans) = match &sig.output {
+        ReturnType::Type(_, ty) => {
+            let result_args = result_args(ty);
+            let arg = |i: usize| result_args.as_ref().and_then(|args| args.get(i).copied());
+            let stream_ty = arg(0).unwrap_or(ty);
+            let stream = stream_ty.span();
+            let spans = OutputSpans {
+                stream,
+                item: stream_item(stream_ty).map_or(stream, Spanned::span),
+                error: arg(1).unwrap_or(ty).span(),
+            };
+            let output = if result_args.is_some() {
+                Output::Result
+            } else {
+                Output::Stream
+            };
+            (output, spans)
+        }
         ReturnType::Default => {
             if sse {
                 ctx.error_at(
@@ -114,7 +139,13 @@ pub(crate) fn analyse(ctx: &Ctx, method: &ImplItemFn, sse: bool) -> Signature {
                     "an `#[sse]` method must return a stream: add `-> impl Stream<Item = T>`",
                 );
             }
-            (Output::Stream, sig.ident.span())
+            let span = sig.ident.span();
+            let spans = OutputSpans {
+                stream: span,
+                item: span,
+                error: span,
+            };
+            (Output::Stream, spans)
         }
     };
     Signature {
@@ -122,7 +153,7 @@ pub(crate) fn analyse(ctx: &Ctx, method: &ImplItemFn, sse: bool) -> Signature {
         is_async: sig.asyncness.is_some(),
         params,
         output,
-        output_span,
+        spans,
     }
 }
 
@@ -138,14 +169,66 @@ fn is_cleanup(ty: &Type) -> bool {
     }
 }
 
-/// `Result<..>` under any path (`std::result::Result`, `actix_web::Result`).
-fn is_result(ty: &Type) -> bool {
+/// The type arguments of `Result<..>` under any path (`std::result::Result`,
+/// `actix_web::Result`).
+fn result_args(ty: &Type) -> Option<Vec<&Type>> {
     match ty {
-        Type::Path(p) if p.qself.is_none() => p.path.segments.last().is_some_and(|s| {
-            s.ident == "Result" && matches!(s.arguments, PathArguments::AngleBracketed(_))
-        }),
-        Type::Paren(p) => is_result(&p.elem),
-        Type::Group(g) => is_result(&g.elem),
-        _ => false,
+        Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last()?;
+            let PathArguments::AngleBracketed(args) = &last.arguments else {
+                return None;
+            };
+            (last.ident == "Result").then(|| type_args(args).collect())
+        }
+        Type::Paren(p) => result_args(&p.elem),
+        Type::Group(g) => result_args(&g.elem),
+        _ => None,
     }
+}
+
+fn type_args(args: &AngleBracketedGenericArguments) -> impl Iterator<Item = &Type> {
+    args.args.iter().filter_map(|arg| match arg {
+        GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    })
+}
+
+/// The item type of a stream type, where it is written out:
+/// `impl Stream<Item = T>`, `Pin<Box<dyn Stream<Item = T> + Send>>`,
+/// `BoxStream<'_, T>`.
+fn stream_item(ty: &Type) -> Option<&Type> {
+    let bounds = match ty {
+        Type::ImplTrait(t) => &t.bounds,
+        Type::TraitObject(t) => &t.bounds,
+        Type::Paren(p) => return stream_item(&p.elem),
+        Type::Group(g) => return stream_item(&g.elem),
+        Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last()?;
+            let PathArguments::AngleBracketed(args) = &last.arguments else {
+                return None;
+            };
+            return match last.ident.to_string().as_str() {
+                "Pin" | "Box" => type_args(args).next().and_then(stream_item),
+                "BoxStream" | "LocalBoxStream" => type_args(args).last(),
+                _ => None,
+            };
+        }
+        _ => return None,
+    };
+    bounds.iter().find_map(|bound| {
+        let TypeParamBound::Trait(bound) = bound else {
+            return None;
+        };
+        let last = bound.path.segments.last()?;
+        if last.ident != "Stream" {
+            return None;
+        }
+        let PathArguments::AngleBracketed(args) = &last.arguments else {
+            return None;
+        };
+        args.args.iter().find_map(|arg| match arg {
+            GenericArgument::AssocType(assoc) if assoc.ident == "Item" => Some(&assoc.ty),
+            _ => None,
+        })
+    })
 }

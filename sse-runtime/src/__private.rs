@@ -6,7 +6,11 @@ pub use crate::response::{respond, ItemEncoder, PlainItems, ResultItems, RouteCo
 pub use actix_web;
 pub use std;
 
+use std::fmt::Display;
+
 use futures_core::Stream;
+
+use crate::item::IntoEvent;
 
 /// Chooses how a route's stream items are encoded, by autoref
 /// specialisation: a stream of `Result`s resolves to [`ResultItemsKind`]
@@ -14,27 +18,60 @@ use futures_core::Stream;
 /// (method on `&Probe`). Stable Rust has no specialisation, and a blanket
 /// `IntoEvent for T: Serialize` cannot coexist with one for `Result`, since
 /// `Result<T, E>` is itself `Serialize`.
+///
+/// The methods also check the items: their `where` clauses have the item
+/// type itself as `Self` (`Status: IntoEvent`), so that rustc reports
+/// `IntoEvent`'s `on_unimplemented` message rather than the `Serialize` it
+/// failed on deep inside `Sink::stream`'s bounds. The generated code spans
+/// the probe and the `Sink::stream` call alike, and rustc then drops the
+/// second, identical failure.
 pub struct Probe<'a, S>(pub &'a S);
 
 /// Picked for streams of `Result<T, E>`.
-pub trait ResultItemsKind {
+pub trait ResultItemsKind<T, E> {
     /// The encoder for this stream's items.
-    fn __sse_items(&self) -> ResultItems {
+    fn __sse_items(&self) -> ResultItems
+    where
+        T: IntoEvent,
+        E: Display,
+    {
         ResultItems
     }
 }
 
-impl<S, T, E> ResultItemsKind for Probe<'_, S> where S: Stream<Item = Result<T, E>> {}
+impl<S, T, E> ResultItemsKind<T, E> for Probe<'_, S> where S: Stream<Item = Result<T, E>> {}
 
 /// Picked for every other stream.
-pub trait PlainItemsKind {
+pub trait PlainItemsKind<S> {
     /// The encoder for this stream's items.
-    fn __sse_items(&self) -> PlainItems {
+    fn __sse_items(&self) -> PlainItems
+    where
+        S: Stream,
+        S::Item: IntoEvent,
+    {
         PlainItems
     }
 }
 
-impl<S> PlainItemsKind for &Probe<'_, S> {}
+// No `S: Stream` bound here: a non-stream must still find this method (and
+// fail only on its `where` clause, like `expect_stream` did) rather than
+// add a "no method named `__sse_items`" error.
+impl<S> PlainItemsKind<S> for &Probe<'_, S> {}
+
+/// The error of a `Result<impl Stream, E>` route: refuses the request.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` can't be the error of an `#[sse]` method",
+    label = "the error type must implement `actix_web::ResponseError`",
+    note = "implement `actix_web::ResponseError` for `{Self}` (it sets the HTTP status and body of the refusal), or return `actix_web::Error`, e.g. `actix_web::error::ErrorForbidden(..)`"
+)]
+pub trait RouteError: Into<actix_web::Error> {}
+
+impl<E: Into<actix_web::Error>> RouteError for E {}
+
+/// Refuses the request with `error`; spanned at the user's error type.
+pub fn reject<E: RouteError>(sink: Sink, error: E) {
+    sink.reject(error);
+}
 
 /// Asserts, with a message that names the fix, that a route returned a stream.
 #[diagnostic::on_unimplemented(

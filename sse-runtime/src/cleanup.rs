@@ -1,9 +1,11 @@
 //! [`CleanUp`]: callbacks that run once when an SSE connection ends.
 
 use std::fmt;
+use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use tokio::sync::Notify;
 
@@ -70,6 +72,23 @@ impl CleanUp {
             }
         }
         call(Box::new(callback));
+    }
+
+    /// Registers async clean-up work, started when the connection ends.
+    ///
+    /// The future runs to completion on a runtime of its own that outlives
+    /// any server, so it finishes even when the connection ended because
+    /// its worker was being shut down; [`crate::stop`] waits for it.
+    ///
+    /// ```
+    /// # let cleanup = sse_runtime::CleanUp::new();
+    /// cleanup.add_async(async {
+    ///     // e.g. tell a presence service the user left
+    /// });
+    /// ```
+    pub fn add_async(&self, work: impl Future<Output = ()> + Send + 'static) {
+        let pending = AsyncCleanup::start();
+        self.add(move || pending.spawn(work));
     }
 
     /// Whether the connection has ended.
@@ -145,6 +164,74 @@ impl fmt::Debug for CleanUp {
             .field("closed", &self.is_closed())
             .field("callbacks", &self.lock().len())
             .finish()
+    }
+}
+
+/// Async clean-up work registered but not finished yet, process-wide.
+static PENDING_ASYNC: AtomicUsize = AtomicUsize::new(0);
+static ASYNC_DONE: Notify = Notify::const_new();
+
+/// A slot in [`PENDING_ASYNC`], held from registration until the work ends
+/// (or is dropped unstarted), so that a stop can wait for it.
+struct AsyncCleanup;
+
+impl AsyncCleanup {
+    fn start() -> Self {
+        PENDING_ASYNC.fetch_add(1, Ordering::AcqRel);
+        AsyncCleanup
+    }
+
+    fn spawn(self, work: impl Future<Output = ()> + Send + 'static) {
+        match cleanup_runtime() {
+            Some(runtime) => {
+                runtime.spawn(async move {
+                    let _slot = self;
+                    work.await;
+                });
+            }
+            None => tracing::error!("no runtime for async SSE clean-up; it was dropped"),
+        }
+    }
+}
+
+impl Drop for AsyncCleanup {
+    fn drop(&mut self) {
+        if PENDING_ASYNC.fetch_sub(1, Ordering::AcqRel) == 1 {
+            ASYNC_DONE.notify_waiters();
+        }
+    }
+}
+
+/// A small runtime on its own thread for async clean-up: a worker's runtime
+/// may be the very thing shutting down when a connection ends.
+fn cleanup_runtime() -> Option<&'static tokio::runtime::Handle> {
+    static RUNTIME: OnceLock<Option<tokio::runtime::Handle>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            let handle = runtime.handle().clone();
+            std::thread::Builder::new()
+                .name("sse-cleanup".into())
+                .spawn(move || runtime.block_on(std::future::pending::<()>()))
+                .ok()?;
+            Some(handle)
+        })
+        .as_ref()
+}
+
+/// Completes when no async clean-up work is pending.
+pub(crate) async fn async_cleanups_done() {
+    loop {
+        let done = ASYNC_DONE.notified();
+        tokio::pin!(done);
+        done.as_mut().enable();
+        if PENDING_ASYNC.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        done.await;
     }
 }
 

@@ -98,7 +98,10 @@ mod tests {
 
     #[test]
     fn splits_on_every_line_terminator() {
-        assert_eq!(text(b"data", "a\r\nb\rc\nd"), "data: a\ndata: b\ndata: c\ndata: d\n");
+        assert_eq!(
+            text(b"data", "a\r\nb\rc\nd"),
+            "data: a\ndata: b\ndata: c\ndata: d\n"
+        );
         assert_eq!(text(b"data", "\n"), "data:\ndata:\n");
         assert_eq!(text(b"data", ""), "data:\n");
         assert_eq!(text(b"data", "\r\r\n"), "data:\ndata:\ndata:\n");

@@ -258,9 +258,14 @@ impl fmt::Display for EventError {
                 "SSE `{field}` field contains a line break at byte {at}; it must be a single line"
             ),
             EventError::Nul { field, at } => {
-                write!(f, "SSE `{field}` field contains a NUL character at byte {at}")
+                write!(
+                    f,
+                    "SSE `{field}` field contains a NUL character at byte {at}"
+                )
             }
-            EventError::Json(err) => write!(f, "SSE event data could not be serialised as JSON: {err}"),
+            EventError::Json(err) => {
+                write!(f, "SSE event data could not be serialised as JSON: {err}")
+            }
         }
     }
 }
@@ -301,11 +306,23 @@ mod tests {
             let err = Event::default().event(bad).unwrap_err();
             assert_eq!(err.field(), Some(Field::Event));
             assert!(matches!(err, EventError::LineBreak { .. }));
-            assert!(matches!(Event::default().id(bad), Err(EventError::LineBreak { .. })));
+            assert!(matches!(
+                Event::default().id(bad),
+                Err(EventError::LineBreak { .. })
+            ));
         }
         let err = Event::default().id("a\0").unwrap_err();
-        assert!(matches!(err, EventError::Nul { field: Field::Id, at: 1 }));
-        assert_eq!(err.to_string(), "SSE `id` field contains a NUL character at byte 1");
+        assert!(matches!(
+            err,
+            EventError::Nul {
+                field: Field::Id,
+                at: 1
+            }
+        ));
+        assert_eq!(
+            err.to_string(),
+            "SSE `id` field contains a NUL character at byte 1"
+        );
         // NUL is fine in an event name: the parser keeps it.
         assert!(Event::default().event("a\0").is_ok());
     }
@@ -319,6 +336,9 @@ mod tests {
 
     #[test]
     fn data_appends() {
-        assert_eq!(wire(Event::default().data("a").data("b")), "data: a\ndata: b\n\n");
+        assert_eq!(
+            wire(Event::default().data("a").data("b")),
+            "data: a\ndata: b\n\n"
+        );
     }
 }

@@ -181,11 +181,7 @@ impl ser::Serializer for TextProbe<'_> {
         Err(NotText)
     }
 
-    fn serialize_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStruct, NotText> {
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, NotText> {
         Err(NotText)
     }
 
@@ -228,7 +224,10 @@ mod tests {
         assert_eq!(wire(5u8), "data: 5\n\n");
         assert_eq!(wire(None::<&str>), "data: null\n\n");
         assert_eq!(wire(vec!["a\nb"]), "data: [\"a\\nb\"]\n\n");
-        assert_eq!(wire(serde_json::json!({"a": [1, 2]})), "data: {\"a\":[1,2]}\n\n");
+        assert_eq!(
+            wire(serde_json::json!({"a": [1, 2]})),
+            "data: {\"a\":[1,2]}\n\n"
+        );
     }
 
     #[test]
@@ -242,7 +241,10 @@ mod tests {
         let mut map = std::collections::BTreeMap::new();
         map.insert((1, 2), 3);
         let mut buf = BytesMut::new();
-        assert!(matches!(map.encode_into(&mut buf), Err(EventError::Json(_))));
+        assert!(matches!(
+            map.encode_into(&mut buf),
+            Err(EventError::Json(_))
+        ));
         assert!(buf.is_empty());
     }
 }

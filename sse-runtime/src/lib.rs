@@ -30,6 +30,7 @@ mod cleanup;
 mod encode;
 mod event;
 mod item;
+mod lifecycle;
 mod response;
 
 #[cfg(feature = "client")]
@@ -43,5 +44,11 @@ pub mod __private;
 pub use cleanup::CleanUp;
 pub use event::{EncodedEvent, Event, EventError, Field};
 pub use item::IntoEvent;
+pub use lifecycle::{close_streams, serve, stop};
 pub use response::SseBody;
 pub use sse_macros::{controller, sse};
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -13,6 +13,7 @@ use std::cell::RefCell;
 use std::convert::Infallible;
 use std::fmt::Display;
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -20,7 +21,7 @@ use std::time::Duration;
 
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::StatusCode;
+use actix_web::http::{ConnectionType, StatusCode};
 use actix_web::HttpResponse;
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
@@ -30,6 +31,7 @@ use tokio::time::{sleep_until, Instant, Sleep};
 use crate::cleanup::{CleanUp, CleanupGuard};
 use crate::encode;
 use crate::item::IntoEvent;
+use crate::lifecycle::{StreamTicket, Streams};
 
 /// Past this many buffered bytes the driver lets the body send them even if
 /// the stream still has items ready, bounding memory and latency.
@@ -37,13 +39,21 @@ const HIGH_WATER: usize = 32 * 1024;
 
 const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
 
+/// `retry:` sent when the server stops, for routes without a `retry` option.
+const SHUTDOWN_RETRY: Duration = Duration::from_secs(1);
+
 /// Per-route settings, filled in by `#[sse(...)]`.
 #[derive(Debug, Clone, Copy)]
 pub struct RouteConfig {
     /// Comment sent after this much silence; `None` disables keep-alive.
     pub keep_alive: Option<Duration>,
-    /// `retry:` hint sent first in the stream.
+    /// `retry:` hint sent first in the stream (and again when the server
+    /// stops).
     pub retry: Option<Duration>,
+    /// The stream is closed after this long.
+    pub max_duration: Option<Duration>,
+    /// The stream is closed after this long without an event.
+    pub idle_timeout: Option<Duration>,
 }
 
 impl RouteConfig {
@@ -51,6 +61,8 @@ impl RouteConfig {
     pub const DEFAULT: RouteConfig = RouteConfig {
         keep_alive: Some(Duration::from_secs(15)),
         retry: None,
+        max_duration: None,
+        idle_timeout: None,
     };
 }
 
@@ -195,8 +207,7 @@ where
     let guard = CleanupGuard(cleanup);
     let mut buf = BytesMut::new();
     if let Some(retry) = config.retry {
-        let millis = u64::try_from(retry.as_millis()).unwrap_or(u64::MAX);
-        encode::field(&mut buf, b"retry", millis.to_string().as_bytes());
+        retry_field(&mut buf, retry);
         encode::end(&mut buf);
     }
     let shared = Rc::new(RefCell::new(Shared {
@@ -207,15 +218,23 @@ where
         shared: shared.clone(),
     }));
     let finished = std::future::poll_fn(|cx| {
-        let finished = driver.as_mut().poll(cx).is_ready();
+        let finished = match poll_guarded(&mut driver, cx) {
+            Poll::Ready(Ok(())) => true,
+            Poll::Ready(Err(Panicked)) => {
+                return Poll::Ready(Err(actix_web::error::ErrorInternalServerError(
+                    "the SSE route panicked",
+                )))
+            }
+            Poll::Pending => false,
+        };
         let undecided = matches!(shared.borrow().start, Start::Undecided);
         if finished || !undecided {
-            Poll::Ready(finished)
+            Poll::Ready(Ok(finished))
         } else {
             Poll::Pending
         }
     })
-    .await;
+    .await?;
     let start = std::mem::replace(&mut shared.borrow_mut().start, Start::Streaming);
     if let Start::Rejected(error) = start {
         return Err(error);
@@ -223,7 +242,11 @@ where
     let body = SseBody {
         shared,
         driver: (!finished).then_some(driver),
-        keep_alive: config.keep_alive.map(KeepAlive::new),
+        keep_alive: config.keep_alive.map(Timer::new),
+        idle: config.idle_timeout.map(Timer::new),
+        deadline: config.max_duration.map(Timer::new),
+        shutdown_retry: config.retry.unwrap_or(SHUTDOWN_RETRY),
+        ticket: Some(Streams::current().open()),
         cleanup: Some(guard),
     };
     Ok(sse_response(body))
@@ -232,7 +255,10 @@ where
 fn sse_response<B: MessageBody + 'static>(body: B) -> HttpResponse<B> {
     let mut response = HttpResponse::with_body(StatusCode::OK, body);
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     // nginx and similar proxies buffer responses unless told not to.
     headers.insert(
@@ -241,26 +267,61 @@ fn sse_response<B: MessageBody + 'static>(body: B) -> HttpResponse<B> {
     );
     // actix's `Compress` middleware leaves an already-encoded response alone;
     // compressing would hold events back until a compressor block fills.
-    headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("identity"));
+    headers.insert(
+        header::CONTENT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
+    // The connection ends with the stream: an idle keep-alive connection
+    // left behind would hold a graceful server stop for its whole timeout.
+    response
+        .head_mut()
+        .set_connection_type(ConnectionType::Close);
     response
 }
 
-struct KeepAlive {
+/// A resettable deadline (keep-alive, idle timeout, maximum duration).
+struct Timer {
     every: Duration,
-    timer: Pin<Box<Sleep>>,
+    sleep: Pin<Box<Sleep>>,
 }
 
-impl KeepAlive {
+impl Timer {
     fn new(every: Duration) -> Self {
-        KeepAlive {
+        Timer {
             every,
-            timer: Box::pin(sleep_until(Instant::now() + every)),
+            sleep: Box::pin(sleep_until(Instant::now() + every)),
         }
     }
 
     fn reset(&mut self) {
         let at = Instant::now() + self.every;
-        self.timer.as_mut().reset(at);
+        self.sleep.as_mut().reset(at);
+    }
+
+    fn poll_fired(timer: &mut Option<Timer>, cx: &mut Context<'_>) -> bool {
+        timer
+            .as_mut()
+            .is_some_and(|t| t.sleep.as_mut().poll(cx).is_ready())
+    }
+}
+
+/// The driver panicked.
+struct Panicked;
+
+/// Polls the driver, turning a panic in the user's code into an error so
+/// that one bad stream ends alone instead of taking its worker thread (and
+/// every connection on it) down.
+fn poll_guarded(
+    driver: &mut Pin<Box<dyn Future<Output = ()>>>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<(), Panicked>> {
+    match catch_unwind(AssertUnwindSafe(|| driver.as_mut().poll(cx))) {
+        Ok(Poll::Ready(())) => Poll::Ready(Ok(())),
+        Ok(Poll::Pending) => Poll::Pending,
+        Err(_) => {
+            tracing::error!("an SSE stream panicked; ending it");
+            Poll::Ready(Err(Panicked))
+        }
     }
 }
 
@@ -268,15 +329,27 @@ impl KeepAlive {
 pub struct SseBody {
     shared: Rc<RefCell<Shared>>,
     driver: Option<Pin<Box<dyn Future<Output = ()>>>>,
-    keep_alive: Option<KeepAlive>,
+    keep_alive: Option<Timer>,
+    idle: Option<Timer>,
+    deadline: Option<Timer>,
+    shutdown_retry: Duration,
+    ticket: Option<StreamTicket>,
     cleanup: Option<CleanupGuard>,
 }
 
 impl SseBody {
     fn finish(&mut self) {
-        // The stream (and whatever it holds) goes first, then the callbacks.
+        // The stream (and whatever it holds) goes first, then the callbacks,
+        // and only then does a server stop waiting on this stream go on.
         self.driver = None;
         self.cleanup = None;
+        self.ticket = None;
+    }
+
+    /// Stops the stream and queues `last` as its final bytes.
+    fn end_with(&mut self, last: impl FnOnce(&mut BytesMut)) {
+        self.driver = None;
+        last(&mut self.shared.borrow_mut().buf);
     }
 }
 
@@ -292,9 +365,17 @@ impl MessageBody for SseBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, Self::Error>>> {
         let this = self.get_mut();
+        if this.driver.is_some() && this.ticket.as_mut().is_some_and(|t| t.poll_closing(cx)) {
+            let retry = this.shutdown_retry;
+            this.end_with(|buf| shutdown_event(buf, retry));
+        }
         if let Some(driver) = this.driver.as_mut() {
-            if driver.as_mut().poll(cx).is_ready() {
-                this.driver = None;
+            match poll_guarded(driver, cx) {
+                Poll::Ready(Ok(())) => this.driver = None,
+                Poll::Ready(Err(Panicked)) => {
+                    this.end_with(|buf| error_event(buf, &"internal error"));
+                }
+                Poll::Pending => {}
             }
         }
         let chunk = {
@@ -302,20 +383,23 @@ impl MessageBody for SseBody {
             (!shared.buf.is_empty()).then(|| shared.buf.split().freeze())
         };
         if let Some(chunk) = chunk {
-            if let Some(keep_alive) = this.keep_alive.as_mut() {
-                keep_alive.reset();
+            for timer in [&mut this.keep_alive, &mut this.idle].into_iter().flatten() {
+                timer.reset();
             }
             return Poll::Ready(Some(Ok(chunk)));
         }
-        if this.driver.is_none() {
+        if this.driver.is_none()
+            || Timer::poll_fired(&mut this.deadline, cx)
+            || Timer::poll_fired(&mut this.idle, cx)
+        {
             this.finish();
             return Poll::Ready(None);
         }
-        if let Some(keep_alive) = this.keep_alive.as_mut() {
-            if keep_alive.timer.as_mut().poll(cx).is_ready() {
+        if Timer::poll_fired(&mut this.keep_alive, cx) {
+            if let Some(keep_alive) = this.keep_alive.as_mut() {
                 keep_alive.reset();
-                return Poll::Ready(Some(Ok(Bytes::from_static(KEEP_ALIVE))));
             }
+            return Poll::Ready(Some(Ok(Bytes::from_static(KEEP_ALIVE))));
         }
         Poll::Pending
     }
@@ -325,4 +409,16 @@ impl Drop for SseBody {
     fn drop(&mut self) {
         self.finish();
     }
+}
+
+/// The last event of a stream ended by a server stop: when to reconnect.
+fn shutdown_event(buf: &mut BytesMut, retry: Duration) {
+    encode::text_lines(buf, b"", "server shutting down");
+    retry_field(buf, retry);
+    encode::end(buf);
+}
+
+fn retry_field(buf: &mut BytesMut, retry: Duration) {
+    let millis = u64::try_from(retry.as_millis()).unwrap_or(u64::MAX);
+    encode::field(buf, b"retry", millis.to_string().as_bytes());
 }

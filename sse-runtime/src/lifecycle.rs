@@ -1,0 +1,183 @@
+//! Server-wide stream lifecycle: ending every open SSE stream of a server
+//! when it stops, so a graceful stop completes at once instead of waiting
+//! out actix's shutdown timeout (30 s by default) for infinite streams.
+//!
+//! actix-web gives handlers no signal that a graceful stop has begun, so the
+//! stop has to come through here: [`stop`] for a `ServerHandle`, [`serve`]
+//! for SIGINT/SIGTERM. Streams are grouped per actix `System` (all workers
+//! of a server share it), so two servers in one process, as in tests, do not
+//! stop each other's streams.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use tokio::sync::Notify;
+
+/// How long [`stop`] waits for streams and async clean-ups before it lets
+/// actix stop anyway.
+const DRAIN_LIMIT: Duration = Duration::from_secs(5);
+
+/// The open streams of one actix `System`.
+#[derive(Default)]
+pub(crate) struct Streams {
+    closing: AtomicBool,
+    /// Woken once when closing starts; every open body waits on it.
+    close: Arc<Notify>,
+    open: AtomicUsize,
+    drained: Notify,
+}
+
+impl Streams {
+    /// The registry of the current actix `System` (a process-wide one
+    /// outside any System).
+    pub(crate) fn current() -> Arc<Streams> {
+        static ALL: Mutex<Vec<(usize, Weak<Streams>)>> = Mutex::new(Vec::new());
+        let system = actix_rt::System::try_current().map_or(usize::MAX, |s| s.id());
+        let mut all = ALL.lock().unwrap_or_else(PoisonError::into_inner);
+        all.retain(|(_, streams)| streams.strong_count() > 0);
+        if let Some(streams) = all
+            .iter()
+            .find(|(id, _)| *id == system)
+            .and_then(|(_, s)| s.upgrade())
+        {
+            return streams;
+        }
+        let streams = Arc::new(Streams::default());
+        all.push((system, Arc::downgrade(&streams)));
+        streams
+    }
+
+    /// Registers an opening stream; the ticket's drop unregisters it.
+    pub(crate) fn open(self: &Arc<Self>) -> StreamTicket {
+        self.open.fetch_add(1, Ordering::AcqRel);
+        let mut closed = Box::pin(self.close.clone().notified_owned());
+        // Registered now, not at first poll, so a stop that begins between
+        // here and the first poll still reaches this stream.
+        closed.as_mut().enable();
+        StreamTicket {
+            streams: self.clone(),
+            closed,
+        }
+    }
+
+    fn begin_close(&self) {
+        self.closing.store(true, Ordering::Release);
+        self.close.notify_waiters();
+    }
+
+    async fn drained(&self) {
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            if self.open.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            drained.await;
+        }
+    }
+}
+
+/// One open stream's membership in [`Streams`].
+pub(crate) struct StreamTicket {
+    streams: Arc<Streams>,
+    closed: std::pin::Pin<Box<tokio::sync::futures::OwnedNotified>>,
+}
+
+impl StreamTicket {
+    /// Whether the server is stopping; registers for a wake-up otherwise.
+    pub(crate) fn poll_closing(&mut self, cx: &mut std::task::Context<'_>) -> bool {
+        self.streams.closing.load(Ordering::Acquire)
+            || std::future::Future::poll(self.closed.as_mut(), cx).is_ready()
+    }
+}
+
+impl Drop for StreamTicket {
+    fn drop(&mut self) {
+        if self.streams.open.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.streams.drained.notify_waiters();
+        }
+    }
+}
+
+/// Ends every open SSE stream of the current server, then stops it.
+///
+/// Each stream sends a last event with a `retry:` hint (the route's `retry`
+/// option, or one second) so browsers reconnect, to the next instance,
+/// soon; then its `CleanUp` runs. Waits (up to 5 s) for the streams and for
+/// async clean-up work to finish, then calls
+/// [`ServerHandle::stop`]`(graceful)`.
+///
+/// ```no_run
+/// # async fn f(handle: actix_web::dev::ServerHandle) {
+/// sse_runtime::stop(&handle, true).await;
+/// # }
+/// ```
+pub async fn stop(handle: &ServerHandle, graceful: bool) {
+    close_streams().await;
+    handle.stop(graceful).await;
+}
+
+/// Ends every open SSE stream of the current actix `System` and waits (up to
+/// 5 s) until they and their async clean-ups are done. [`stop`] and
+/// [`serve`] call this; call it yourself if you stop the server another way.
+pub async fn close_streams() {
+    let streams = Streams::current();
+    streams.begin_close();
+    let _ = tokio::time::timeout(DRAIN_LIMIT, async {
+        streams.drained().await;
+        crate::cleanup::async_cleanups_done().await;
+    })
+    .await;
+}
+
+/// Runs `server` to completion; on SIGINT or SIGTERM, first ends its SSE
+/// streams (see [`stop`]) so that actix's own graceful stop, which the same
+/// signal starts, completes at once.
+///
+/// ```no_run
+/// use actix_web::{App, HttpServer};
+///
+/// #[actix_web::main]
+/// async fn main() -> std::io::Result<()> {
+///     let server = HttpServer::new(|| App::new())
+///         .h1_allow_half_closed(false) // notice disconnects at once
+///         .bind(("127.0.0.1", 8080))?
+///         .run();
+///     sse_runtime::serve(server).await
+/// }
+/// ```
+pub async fn serve(server: Server) -> io::Result<()> {
+    let watcher = actix_rt::spawn(async {
+        shutdown_signal().await;
+        close_streams().await;
+    });
+    let result = server.await;
+    watcher.abort();
+    result
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

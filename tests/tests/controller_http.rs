@@ -1,0 +1,369 @@
+//! HTTP-level behaviour of SSE responses, seen by a raw TCP client that
+//! records every chunk: events ready together go out in one chunk, an event
+//! is not held back by a slow successor, the `Compress` middleware leaves
+//! the stream alone, keep-alive comments follow the route's option, and
+//! other routes keep answering while many streams are open.
+
+mod common;
+
+use std::time::Duration;
+
+use actix_web::middleware::Compress;
+use actix_web::{test, App, HttpResponse};
+use futures_util::stream::{self, Stream};
+use sse_runtime::{controller, sse};
+use tokio::time::{sleep, Instant};
+
+use common::{count, get, lossy, raw_get, read_for, serve, text, within, RawResponse, STEP};
+
+const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
+
+struct Http;
+
+/// `first`, then `second` after two seconds.
+fn slow_pair() -> impl Stream<Item = &'static str> {
+    stream::unfold(0u8, |step| async move {
+        match step {
+            0 => Some(("first", 1)),
+            1 => {
+                sleep(Duration::from_secs(2)).await;
+                Some(("second", 2))
+            }
+            _ => None,
+        }
+    })
+}
+
+const HUGE: usize = 2000;
+
+fn huge_item(i: usize) -> String {
+    format!("{i:04} {}", "x".repeat(95))
+}
+
+fn huge_events() -> String {
+    (0..HUGE)
+        .map(|i| format!("data: {}\n\n", huge_item(i)))
+        .collect()
+}
+
+fn burst_events() -> String {
+    (0..100).map(|i| format!("data: event {i}\n\n")).collect()
+}
+
+#[controller("http")]
+impl Http {
+    /// 100 events, all ready at once.
+    #[sse("burst")]
+    fn burst() -> impl Stream<Item = String> {
+        stream::iter((0..100).map(|i| format!("event {i}")))
+    }
+
+    /// 100 events that become ready together, after the stream started
+    /// (so after the first poll of the body).
+    #[sse("late_burst")]
+    fn late_burst() -> impl Stream<Item = String> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            sleep(Duration::from_millis(100)).await;
+            for i in 0..100 {
+                let _ = tx.send(format!("event {i}"));
+            }
+        });
+        stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        })
+    }
+
+    /// About 216 KB of events, all ready at once: more than one chunk's
+    /// worth.
+    #[sse("huge")]
+    fn huge() -> impl Stream<Item = String> {
+        stream::iter((0..HUGE).map(huge_item))
+    }
+
+    #[sse("slow")]
+    fn slow() -> impl Stream<Item = &'static str> {
+        slow_pair()
+    }
+
+    #[sse("idle_fast", keep_alive = "100ms")]
+    fn idle_fast() -> impl Stream<Item = String> {
+        stream::pending()
+    }
+
+    #[sse("idle_default")]
+    fn idle_default() -> impl Stream<Item = String> {
+        stream::pending()
+    }
+
+    #[sse("idle_off", keep_alive = false)]
+    fn idle_off() -> impl Stream<Item = String> {
+        stream::pending()
+    }
+
+    #[sse("idle_retry", retry = "3s", keep_alive = "100ms")]
+    fn idle_retry() -> impl Stream<Item = String> {
+        stream::pending()
+    }
+
+    #[get("ping")]
+    fn ping() -> &'static str {
+        "pong"
+    }
+
+    #[get("big")]
+    fn big() -> HttpResponse {
+        HttpResponse::Ok()
+            .content_type("text/plain")
+            .body("compress me ".repeat(1000))
+    }
+}
+
+async fn chunks_of(response: &mut RawResponse) -> Vec<Vec<u8>> {
+    assert_eq!(response.status, 200);
+    assert_eq!(response.header("transfer-encoding"), Some("chunked"));
+    response.chunks_to_end(STEP).await
+}
+
+#[actix_web::test]
+async fn ready_events_are_coalesced_into_few_chunks() {
+    let server = serve(|| App::new().service(Http));
+    for path in ["/http/burst", "/http/late_burst"] {
+        let mut response = raw_get(server.addr, path, &[]).await;
+        let chunks = chunks_of(&mut response).await;
+        assert_eq!(lossy(&chunks.concat()), burst_events(), "{path}");
+        assert!(
+            chunks.len() <= 3,
+            "{path}: 100 ready events arrived in {} chunks (sizes {:?})",
+            chunks.len(),
+            chunks.iter().map(Vec::len).collect::<Vec<_>>()
+        );
+    }
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn a_large_burst_is_sent_whole_in_bounded_chunks() {
+    let server = serve(|| App::new().service(Http));
+    let mut response = raw_get(server.addr, "/http/huge", &[]).await;
+    let chunks = chunks_of(&mut response).await;
+    let body = lossy(&chunks.concat());
+    assert_eq!(body.len(), huge_events().len());
+    assert!(body == huge_events(), "the large burst arrived altered");
+    assert!(
+        chunks.len() < 100,
+        "{HUGE} ready events arrived in {} chunks",
+        chunks.len()
+    );
+    server.stop().await;
+
+    // In-process too (no socket back-pressure involved).
+    let app = test::init_service(App::new().service(Http)).await;
+    let request = test::TestRequest::get().uri("/http/huge").to_request();
+    let response = common::call_service(&app, request).await;
+    let bytes = within(STEP, "huge body in-process", test::read_body(response)).await;
+    assert!(
+        lossy(&bytes) == huge_events(),
+        "the large burst arrived altered"
+    );
+}
+
+#[actix_web::test]
+async fn an_event_is_not_held_back_by_a_slow_successor() {
+    let server = serve(|| App::new().service(Http));
+    let mut response = raw_get(server.addr, "/http/slow", &[]).await;
+    assert_eq!(response.status, 200);
+    let first = response
+        .next_chunk_within(Duration::from_millis(1500))
+        .await
+        .expect("no chunk within 1.5 s")
+        .expect("stream ended");
+    let latency = response.sent_at.elapsed();
+    assert_eq!(lossy(&first), "data: first\n\n");
+    assert!(
+        latency < Duration::from_millis(300),
+        "first event took {latency:?}"
+    );
+    drop(response);
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn compress_middleware_leaves_the_stream_alone() {
+    let server = serve(|| App::new().wrap(Compress::default()).service(Http));
+
+    // The middleware is active: an ordinary response is compressed.
+    let big = raw_get(server.addr, "/http/big", &[("Accept-Encoding", "gzip")]).await;
+    assert_eq!(big.status, 200);
+    assert_eq!(big.header("content-encoding"), Some("gzip"));
+    drop(big);
+
+    let mut response = raw_get(server.addr, "/http/slow", &[("Accept-Encoding", "gzip")]).await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.header("content-type"), Some("text/event-stream"));
+    assert_eq!(response.header_count("content-encoding"), 1);
+    assert_eq!(response.header("content-encoding"), Some("identity"));
+    let first = response
+        .next_chunk_within(Duration::from_millis(1500))
+        .await
+        .expect("first event held back by compression")
+        .expect("stream ended");
+    let latency = response.sent_at.elapsed();
+    assert_eq!(lossy(&first), "data: first\n\n");
+    assert!(
+        latency < Duration::from_millis(300),
+        "first event took {latency:?}"
+    );
+    assert!(!response.is_ended());
+    drop(response);
+
+    let mut response = raw_get(server.addr, "/http/burst", &[("Accept-Encoding", "gzip")]).await;
+    assert_eq!(response.header("content-encoding"), Some("identity"));
+    assert_eq!(
+        lossy(&chunks_of(&mut response).await.concat()),
+        burst_events()
+    );
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn keep_alive_comments_at_the_configured_pace() {
+    let server = serve(|| App::new().service(Http));
+    let mut response = get(&server.url("/http/idle_fast")).await;
+    assert_eq!(response.status(), 200);
+    let received = read_for(&mut response, Duration::from_secs(1)).await;
+    let comments = count(&received, KEEP_ALIVE);
+    assert!(
+        (1..=20).contains(&comments),
+        "{comments} keep-alive comments in 1 s at 100 ms"
+    );
+    assert_eq!(
+        received.len(),
+        comments * KEEP_ALIVE.len(),
+        "only keep-alive comments: {:?}",
+        lossy(&received)
+    );
+    drop(response);
+
+    // After the retry hint, the keep-alives.
+    let mut response = get(&server.url("/http/idle_retry")).await;
+    let received = read_for(&mut response, Duration::from_millis(600)).await;
+    let text = lossy(&received);
+    let rest = text
+        .strip_prefix("retry: 3000\n\n")
+        .unwrap_or_else(|| panic!("stream did not start with the retry hint: {text:?}"));
+    assert!(!rest.is_empty(), "no keep-alive within 600 ms");
+    assert_eq!(rest.len() % KEEP_ALIVE.len(), 0, "{text:?}");
+    assert_eq!(
+        count(rest.as_bytes(), KEEP_ALIVE),
+        rest.len() / KEEP_ALIVE.len()
+    );
+    drop(response);
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn default_keep_alive_is_quiet_in_a_short_test() {
+    let server = serve(|| App::new().service(Http));
+    let mut response = raw_get(server.addr, "/http/idle_default", &[]).await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.header("content-type"), Some("text/event-stream"));
+    let received = response.body_for(Duration::from_millis(400)).await;
+    assert!(received.is_empty(), "{:?}", lossy(&received));
+    assert!(!response.is_ended());
+    drop(response);
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn keep_alive_false_sends_nothing_on_an_idle_stream() {
+    let server = serve(|| App::new().service(Http));
+    let mut response = raw_get(server.addr, "/http/idle_off", &[]).await;
+    assert_eq!(response.status, 200);
+    let head_latency = response.sent_at.elapsed();
+    assert!(
+        head_latency < Duration::from_millis(300),
+        "the head of an idle stream took {head_latency:?}"
+    );
+    let received = response.body_for(Duration::from_millis(500)).await;
+    assert!(received.is_empty(), "{:?}", lossy(&received));
+    assert!(!response.is_ended());
+    drop(response);
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn keep_alive_in_process() {
+    use sse_runtime::test::call;
+
+    let app = test::init_service(App::new().service(Http)).await;
+    let mut response = call(
+        &app,
+        test::TestRequest::get().uri("/http/idle_fast").to_request(),
+    )
+    .await
+    .unwrap()
+    .expect_event_stream()
+    .unwrap();
+    let events = response
+        .collect_for(Duration::from_millis(350))
+        .await
+        .unwrap();
+    assert!(events.is_empty(), "comments are not events: {events:?}");
+    let comments = count(response.raw_bytes(), KEEP_ALIVE);
+    assert!(comments >= 1, "{:?}", lossy(response.raw_bytes()));
+    assert_eq!(response.raw_bytes().len(), comments * KEEP_ALIVE.len());
+    response.disconnect();
+
+    let mut response = call(
+        &app,
+        test::TestRequest::get().uri("/http/idle_off").to_request(),
+    )
+    .await
+    .unwrap();
+    let events = response
+        .collect_for(Duration::from_millis(300))
+        .await
+        .unwrap();
+    assert!(events.is_empty());
+    assert!(response.raw_bytes().is_empty());
+    assert!(!response.is_ended());
+}
+
+#[actix_web::test]
+async fn other_routes_answer_while_many_streams_are_open() {
+    let server = serve(|| App::new().service(Http));
+    let mut open = Vec::new();
+    for _ in 0..50 {
+        let response = raw_get(server.addr, "/http/idle_off", &[]).await;
+        assert_eq!(response.status, 200);
+        assert_eq!(response.header("content-type"), Some("text/event-stream"));
+        open.push(response);
+    }
+    let started = Instant::now();
+    let response = within(
+        Duration::from_secs(2),
+        "ping",
+        get(&server.url("/http/ping")),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(text(response).await, "pong");
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(1), "ping took {elapsed:?}");
+
+    // An SSE route still streams too.
+    let mut burst = raw_get(server.addr, "/http/burst", &[]).await;
+    assert_eq!(lossy(&chunks_of(&mut burst).await.concat()), burst_events());
+
+    // And every stream is still open.
+    for response in &mut open {
+        assert!(!response.is_ended());
+        assert_eq!(
+            response.next_chunk_within(Duration::from_millis(1)).await,
+            Err(())
+        );
+    }
+    drop(open);
+    server.stop().await;
+}

@@ -105,6 +105,10 @@ impl Drop for StreamTicket {
 
 /// Ends every open SSE stream of the current server, then stops it.
 ///
+/// Call it from the actix `System` that runs the server (as in a
+/// `#[actix_web::main]` program, or a task spawned on one of its arbiters):
+/// streams are found per `System`.
+///
 /// Each stream sends a last event with a `retry:` hint (the route's `retry`
 /// option, or one second) so browsers reconnect, to the next instance,
 /// soon; then its `CleanUp` runs. Waits (up to 5 s) for the streams and for

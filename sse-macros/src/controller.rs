@@ -31,16 +31,14 @@ pub(crate) fn parse_args(ctx: &Ctx, args: TokenStream) -> ControllerArgs {
         prefix: String::new(),
         krate: syn::parse_quote!(::sse_runtime),
     };
-    let list = match syn::parse::Parser::parse2(
-        Punctuated::<Expr, Token![,]>::parse_terminated,
-        args,
-    ) {
-        Ok(list) => list,
-        Err(err) => {
-            ctx.push(err);
-            return parsed;
-        }
-    };
+    let list =
+        match syn::parse::Parser::parse2(Punctuated::<Expr, Token![,]>::parse_terminated, args) {
+            Ok(list) => list,
+            Err(err) => {
+                ctx.push(err);
+                return parsed;
+            }
+        };
     for (i, arg) in list.iter().enumerate() {
         match arg {
             Expr::Lit(ExprLit {
@@ -56,13 +54,35 @@ pub(crate) fn parse_args(ctx: &Ctx, args: TokenStream) -> ControllerArgs {
                     lit: Lit::Str(lit), ..
                 }) => match lit.parse::<syn::Path>() {
                     Ok(path) => parsed.krate = path,
-                    Err(_) => ctx.error(lit, "`crate` takes a path, e.g. `crate = \"my_sse\"`"),
+                    Err(_) => ctx.error(
+                        lit,
+                        "`crate` takes the path of the runtime crate as this crate names it, e.g. `crate = \"my_sse\"`",
+                    ),
                 },
-                other => ctx.error(other, "`crate` takes a path string, e.g. `crate = \"my_sse\"`"),
+                other => ctx.error(
+                    other,
+                    match path::quoted(other) {
+                        Some(path) => format!("`crate` takes a string: `crate = {path}`"),
+                        None => "`crate` takes a string: `crate = \"my_sse\"`".to_owned(),
+                    },
+                ),
             },
-            Expr::Assign(assign) => ctx.error(
-                &assign.left,
-                "unknown option, expected one of: `crate`",
+            Expr::Assign(assign) => {
+                let key = &assign.left;
+                ctx.error(
+                    key,
+                    format!(
+                        "unknown option `{}`: `#[controller]` takes a path and optionally `crate = \"path\"`",
+                        quote::quote!(#key)
+                    ),
+                );
+            }
+            other if i == 0 => ctx.error(
+                other,
+                match path::quoted(other) {
+                    Some(path) => format!("the controller path must be a string literal: `#[controller({path})]`"),
+                    None => "the controller path must be a string literal: `#[controller(\"path\")]`".to_owned(),
+                },
             ),
             other => ctx.error(
                 other,
@@ -78,9 +98,15 @@ pub(crate) fn parse_args(ctx: &Ctx, args: TokenStream) -> ControllerArgs {
 pub(crate) fn not_an_impl(item: &TokenStream) -> syn::Error {
     let usage = "`#[controller]` goes on an impl block";
     match syn::parse2::<syn::Item>(item.clone()) {
-        Ok(syn::Item::Struct(s)) => struct_like(&s.struct_token, &s.ident, "a struct", usage),
-        Ok(syn::Item::Enum(e)) => struct_like(&e.enum_token, &e.ident, "an enum", usage),
-        Ok(syn::Item::Union(u)) => struct_like(&u.union_token, &u.ident, "a union", usage),
+        Ok(syn::Item::Struct(s)) => {
+            struct_like(&s.struct_token, &s.ident, &s.generics, "a struct", usage)
+        }
+        Ok(syn::Item::Enum(e)) => {
+            struct_like(&e.enum_token, &e.ident, &e.generics, "an enum", usage)
+        }
+        Ok(syn::Item::Union(u)) => {
+            struct_like(&u.union_token, &u.ident, &u.generics, "a union", usage)
+        }
         Ok(syn::Item::Fn(f)) => {
             let (fn_token, ident) = (&f.sig.fn_token, &f.sig.ident);
             syn::Error::new_spanned(
@@ -94,7 +120,9 @@ pub(crate) fn not_an_impl(item: &TokenStream) -> syn::Error {
             let (trait_token, ident) = (&t.trait_token, &t.ident);
             syn::Error::new_spanned(
                 quote::quote!(#trait_token #ident),
-                format!("{usage}, not on a trait: `#[controller(\"path\")] impl MyController {{ .. }}`"),
+                format!(
+                    "{usage}, not on a trait: `#[controller(\"path\")] impl MyController {{ .. }}`"
+                ),
             )
         }
         _ => syn::Error::new(
@@ -107,13 +135,29 @@ pub(crate) fn not_an_impl(item: &TokenStream) -> syn::Error {
 fn struct_like(
     keyword: &impl quote::ToTokens,
     ident: &syn::Ident,
+    generics: &syn::Generics,
     what: &str,
     usage: &str,
 ) -> syn::Error {
+    // `impl<T> Feed<T>`, from the parameters' names alone.
+    let names: Vec<String> = generics
+        .params
+        .iter()
+        .map(|param| match param {
+            syn::GenericParam::Lifetime(l) => l.lifetime.to_string(),
+            syn::GenericParam::Type(t) => t.ident.to_string(),
+            syn::GenericParam::Const(c) => c.ident.to_string(),
+        })
+        .collect();
+    let params = if names.is_empty() {
+        String::new()
+    } else {
+        format!("<{}>", names.join(", "))
+    };
     syn::Error::new_spanned(
         quote::quote!(#keyword #ident),
         format!(
-            "{usage}, not on {what}: write `#[controller(\"path\")] impl {ident} {{ .. }}` with the route methods inside"
+            "{usage}, not on {what}: write `#[controller(\"path\")] impl{params} {ident}{params} {{ .. }}` with the route methods inside"
         ),
     )
 }
@@ -161,14 +205,19 @@ pub(crate) fn collect(ctx: &Ctx, args: &ControllerArgs, item: &mut ItemImpl) -> 
         let sse = found.iter().any(|(kind, _)| *kind == Kind::Sse);
         if sse && found.len() > 1 {
             for (_, attr) in &found[1..] {
-                ctx.error(attr, "an `#[sse]` method can't carry another route attribute");
+                ctx.error(
+                    attr,
+                    "an `#[sse]` method can't carry another route attribute",
+                );
             }
         }
+        // Attributes first, then the signature: errors come in source order.
+        let parsed: Vec<Route> = found
+            .iter()
+            .filter_map(|(kind, attr)| route::parse(ctx, *kind, attr))
+            .collect();
         let signature = signature::analyse(ctx, method, sse);
-        for (kind, attr) in &found {
-            let Some(route) = route::parse(ctx, *kind, attr) else {
-                continue;
-            };
+        for route in parsed {
             let full_path = path::join(&args.prefix, &route.path);
             if let Some(previous) = routes.iter().find(|r| {
                 r.full_path == full_path && r.route.kind.http_method() == route.kind.http_method()
@@ -192,4 +241,3 @@ pub(crate) fn collect(ctx: &Ctx, args: &ControllerArgs, item: &mut ItemImpl) -> 
     }
     routes
 }
-

@@ -21,10 +21,7 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
             .parse()
             .map_err(|_| format!("invalid duration \"{text}\": number too large"))?;
         rest = &rest[digits..];
-        let unit_len = rest
-            .bytes()
-            .take_while(|b| b.is_ascii_alphabetic())
-            .count();
+        let unit_len = rest.bytes().take_while(|b| b.is_ascii_alphabetic()).count();
         let millis_per = match &rest[..unit_len] {
             "ms" => 1,
             "s" => 1_000,

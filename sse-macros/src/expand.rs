@@ -12,7 +12,11 @@ use crate::signature::{Output, Param, Receiver};
 
 /// The registration code for `item`'s routes. `krate` is the path of the
 /// runtime crate; everything generated reaches it through `__private`.
-pub(crate) fn service_factory(item: &ItemImpl, krate: &syn::Path, routes: &[RouteMethod]) -> TokenStream {
+pub(crate) fn service_factory(
+    item: &ItemImpl,
+    krate: &syn::Path,
+    routes: &[RouteMethod],
+) -> TokenStream {
     let self_ty = &item.self_ty;
     let (impl_generics, _, where_clause) = item.generics.split_for_impl();
     let where_clause = match where_clause {
@@ -69,6 +73,27 @@ pub(crate) fn fallback_factory(item: &ItemImpl, krate: &syn::Path) -> TokenStrea
         const _: () = {
             use #krate::__private as __sse;
             impl #impl_generics __sse::actix_web::dev::HttpServiceFactory for #self_ty #where_clause {
+                fn register(self, _: &mut __sse::actix_web::dev::AppService) {}
+            }
+        };
+    }
+}
+
+/// `#[controller]` put on a struct, enum or union: the same do-nothing
+/// registration for that type, so `App::new().service(..)` of it adds no
+/// second error to the misplaced attribute's. Nothing for other items.
+pub(crate) fn fallback_for_type(item: &TokenStream, krate: &syn::Path) -> TokenStream {
+    let (ident, generics) = match syn::parse2::<syn::Item>(item.clone()) {
+        Ok(syn::Item::Struct(s)) => (s.ident, s.generics),
+        Ok(syn::Item::Enum(e)) => (e.ident, e.generics),
+        Ok(syn::Item::Union(u)) => (u.ident, u.generics),
+        _ => return TokenStream::new(),
+    };
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    quote! {
+        const _: () = {
+            use #krate::__private as __sse;
+            impl #impl_generics __sse::actix_web::dev::HttpServiceFactory for #ident #ty_generics #where_clause {
                 fn register(self, _: &mut __sse::actix_web::dev::AppService) {}
             }
         };
@@ -194,4 +219,3 @@ fn option_duration(d: Option<Duration>) -> TokenStream {
         None => quote!(__sse::std::option::Option::None),
     }
 }
-

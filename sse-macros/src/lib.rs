@@ -36,8 +36,9 @@ pub fn controller(args: TokenStream, item: TokenStream) -> TokenStream {
         Err(_) => {
             let item = proc_macro2::TokenStream::from(item);
             ctx.push(controller::not_an_impl(&item));
+            let fallback = expand::fallback_for_type(&item, &args.krate);
             let errors = ctx.into_compile_errors();
-            return quote!(#errors #item).into();
+            return quote!(#errors #item #fallback).into();
         }
     };
     let routes = controller::collect(&ctx, &args, &mut item);
@@ -60,10 +61,14 @@ pub fn sse(args: TokenStream, item: TokenStream) -> TokenStream {
         return item;
     }
     let item = proc_macro2::TokenStream::from(item);
-    let error = syn::Error::new(
-        proc_macro2::Span::call_site(),
-        "`#[sse]` only works on a method inside a `#[controller(\"...\")]` impl block",
-    )
-    .to_compile_error();
+    // A receiver means a method of an impl that lacks `#[controller]`.
+    let is_method = syn::parse2::<syn::ImplItemFn>(item.clone())
+        .is_ok_and(|f| matches!(f.sig.inputs.first(), Some(syn::FnArg::Receiver(_))));
+    let message = if is_method {
+        "`#[sse]` only works inside a `#[controller]` impl block: add `#[controller(\"path\")]` to the `impl` around this method"
+    } else {
+        "`#[sse]` only works inside a `#[controller]` impl block: move this function into `#[controller(\"path\")] impl MyController { .. }`, or add `#[controller(\"path\")]` to its `impl`"
+    };
+    let error = syn::Error::new(proc_macro2::Span::call_site(), message).to_compile_error();
     quote!(#error #item).into()
 }

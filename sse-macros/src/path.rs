@@ -10,7 +10,10 @@ pub(crate) fn validate(path: &str) -> Result<(), String> {
             "invalid path \"{path}\": empty segment (`//`); write single slashes"
         ));
     }
-    if let Some(c) = path.chars().find(|c| matches!(c, '?' | '#') || c.is_whitespace()) {
+    if let Some(c) = path
+        .chars()
+        .find(|c| matches!(c, '?' | '#') || c.is_whitespace())
+    {
         return Err(format!(
             "invalid path \"{path}\": `{}` is not allowed in a route path",
             c.escape_debug()
@@ -20,7 +23,9 @@ pub(crate) fn validate(path: &str) -> Result<(), String> {
     let mut rest = path;
     while let Some(at) = rest.find(['{', '}']) {
         if rest.as_bytes()[at] == b'}' {
-            return Err(format!("invalid path \"{path}\": `}}` without a matching `{{`"));
+            return Err(format!(
+                "invalid path \"{path}\": `}}` without a matching `{{`"
+            ));
         }
         let inner = &rest[at + 1..];
         let close = closing_brace(inner)
@@ -48,6 +53,23 @@ pub(crate) fn validate(path: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// How a path that is not a string literal was probably meant: `events` →
+/// `"events"`, `42` → `"42"`, `events/live` → `"events/live"`.
+pub(crate) fn quoted(expr: &syn::Expr) -> Option<String> {
+    let plausible = match expr {
+        syn::Expr::Path(p) => p.qself.is_none(),
+        syn::Expr::Lit(_) => true,
+        syn::Expr::Binary(b) => matches!(b.op, syn::BinOp::Div(_)),
+        _ => false,
+    };
+    let text: String = quote::quote!(#expr)
+        .to_string()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    plausible.then(|| format!("{:?}", text.trim_matches('"')))
 }
 
 /// The index of the `}` closing a placeholder, allowing `{n}` quantifiers

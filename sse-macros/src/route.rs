@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use proc_macro2::Span;
 use syn::punctuated::Punctuated;
-use syn::spanned::Spanned;
 use syn::{Attribute, Expr, ExprLit, Lit, LitStr, Token};
 
 use crate::ctx::Ctx;
@@ -117,10 +116,18 @@ pub(crate) fn parse(ctx: &Ctx, kind: Kind, attr: &Attribute) -> Option<Route> {
             lit: Lit::Str(lit), ..
         })) => lit,
         Some(other) => {
-            ctx.error(
-                &other,
-                format!("expected the route path as a string literal first: `#[{name}(\"path\")]`"),
-            );
+            let message = match (&other, path::quoted(&other)) {
+                (Expr::Assign(_), _) => {
+                    format!("`#[{name}]` needs the route path first: `#[{name}(\"path\", ..)]`")
+                }
+                (_, Some(path)) => {
+                    format!("the route path must be a string literal: `#[{name}({path})]`")
+                }
+                (_, None) => {
+                    format!("the route path must be a string literal: `#[{name}(\"path\")]`")
+                }
+            };
+            ctx.error(&other, message);
             return None;
         }
         None => {
@@ -138,26 +145,46 @@ pub(crate) fn parse(ctx: &Ctx, kind: Kind, attr: &Attribute) -> Option<Route> {
     let mut options = SseOptions::default();
     let mut seen: Vec<String> = Vec::new();
     for arg in args {
-        let Some((key, value)) = option(&arg) else {
-            ctx.error(&arg, format!("expected `option = value` after the path in `#[{name}]`"));
+        let option = option(&arg);
+        if kind != Kind::Sse {
+            let message = match option {
+                Some((key, _)) => format!(
+                    "unknown option `{key}`: `#[{name}]` takes only a path; options are for `#[sse]` routes"
+                ),
+                None => format!("`#[{name}]` takes only a path: `#[{name}(\"path\")]`"),
+            };
+            match option {
+                Some((key, _)) => ctx.error(key, message),
+                None => ctx.error(&arg, message),
+            }
+            continue;
+        }
+        let Some((key, value)) = option else {
+            ctx.error(
+                &arg,
+                format!(
+                    "expected `option = value` after the path; the options are {}",
+                    options_list()
+                ),
+            );
             continue;
         };
         let key_name = key.to_string();
-        if kind != Kind::Sse {
-            ctx.error(&key, format!("unknown option `{key_name}`: `#[{name}]` takes only a path"));
-            continue;
-        }
         if seen.contains(&key_name) {
-            ctx.error(&key, format!("option `{key_name}` is given twice"));
+            ctx.error(key, format!("option `{key_name}` is given twice; keep one"));
             continue;
         }
         seen.push(key_name.clone());
         match key_name.as_str() {
             "keep_alive" => match value {
-                Expr::Lit(ExprLit { lit: Lit::Bool(b), .. }) if !b.value => {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Bool(b), ..
+                }) if !b.value => {
                     options.keep_alive = None;
                 }
-                Expr::Lit(ExprLit { lit: Lit::Bool(b), .. }) => {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Bool(b), ..
+                }) => {
                     ctx.error(b, "`keep_alive = true` is the default; give a duration such as `keep_alive = \"15s\"`, or `keep_alive = false` to turn it off");
                 }
                 other => {
@@ -173,14 +200,10 @@ pub(crate) fn parse(ctx: &Ctx, kind: Kind, attr: &Attribute) -> Option<Route> {
             "max_duration" => options.max_duration = positive_duration(ctx, "max_duration", value),
             "idle_timeout" => options.idle_timeout = positive_duration(ctx, "idle_timeout", value),
             _ => ctx.error(
-                &key,
+                key,
                 format!(
                     "unknown option `{key_name}`, expected one of: {}",
-                    SSE_OPTIONS
-                        .iter()
-                        .map(|o| format!("`{o}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    options_list()
                 ),
             ),
         }
@@ -191,6 +214,15 @@ pub(crate) fn parse(ctx: &Ctx, kind: Kind, attr: &Attribute) -> Option<Route> {
         path_span: path_lit.span(),
         options,
     })
+}
+
+/// "`keep_alive`, `retry`, ..", for messages.
+fn options_list() -> String {
+    SSE_OPTIONS
+        .iter()
+        .map(|o| format!("`{o}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn option(arg: &Expr) -> Option<(&syn::Ident, &Expr)> {
@@ -216,9 +248,21 @@ fn duration_value(ctx: &Ctx, key: &str, value: &Expr) -> Option<Duration> {
         Expr::Lit(ExprLit {
             lit: Lit::Str(lit), ..
         }) => lit,
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(n), ..
+        }) => {
+            let n_text = n.base10_digits();
+            ctx.error(
+                n,
+                format!(
+                    "`{key}` takes a duration string with a unit, such as `{key} = \"{n_text}s\"`"
+                ),
+            );
+            return None;
+        }
         other => {
-            ctx.error_at(
-                other.span(),
+            ctx.error(
+                other,
                 format!("`{key}` takes a duration string such as `{key} = \"15s\"`"),
             );
             return None;

@@ -3,8 +3,8 @@
 use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{
-    AngleBracketedGenericArguments, FnArg, GenericArgument, GenericParam, ImplItemFn, PathArguments,
-    ReturnType, Type, TypeParamBound,
+    AngleBracketedGenericArguments, FnArg, GenericArgument, GenericParam, ImplItemFn,
+    PathArguments, ReturnType, Type, TypeParamBound,
 };
 
 use crate::ctx::Ctx;
@@ -62,17 +62,20 @@ const MAX_EXTRACTORS: usize = 16;
 /// an `#[sse]` method (stream return, `CleanUp` allowed).
 pub(crate) fn analyse(ctx: &Ctx, method: &ImplItemFn, sse: bool) -> Signature {
     let sig = &method.sig;
-    let attr = if sse { "#[sse]" } else { "a route" };
+    let attr = if sse { "an `#[sse]`" } else { "a route" };
     for param in &sig.generics.params {
         if !matches!(param, GenericParam::Lifetime(_)) {
             ctx.error(
                 param,
-                format!("{attr} method can't be generic: actix-web needs concrete extractor and return types"),
+                format!("{attr} method can't be generic: actix-web needs concrete extractor and return types; call a generic helper from it instead"),
             );
         }
     }
     if let Some(where_clause) = &sig.generics.where_clause {
-        ctx.error(where_clause, format!("{attr} method can't have a `where` clause"));
+        ctx.error(
+            where_clause,
+            format!("{attr} method can't have a `where` clause"),
+        );
     }
     let mut receiver = Receiver::None;
     let mut params = Vec::new();
@@ -85,7 +88,10 @@ pub(crate) fn analyse(ctx: &Ctx, method: &ImplItemFn, sse: bool) -> Signature {
                 } else if r.mutability.is_some() {
                     ctx.error(r, format!("{attr} method can't take `&mut self`: the controller is shared by all requests; take `&self` and use interior mutability (a `Mutex`, an atomic, a channel)"));
                 } else if r.colon_token.is_some() {
-                    ctx.error(r, format!("{attr} method takes `&self`, not a typed receiver"));
+                    ctx.error(
+                        r,
+                        format!("{attr} method takes `&self`, not a typed receiver"),
+                    );
                 }
                 receiver = Receiver::Ref;
             }
@@ -93,7 +99,7 @@ pub(crate) fn analyse(ctx: &Ctx, method: &ImplItemFn, sse: bool) -> Signature {
                 let ty = &*typed.ty;
                 if is_cleanup(ty) {
                     if !sse {
-                        ctx.error(ty, "`CleanUp` is only available in `#[sse]` methods");
+                        ctx.error(ty, "`CleanUp` is only available in `#[sse]` methods, where it runs when the event stream ends; remove it from this route");
                     } else if cleanup_seen {
                         ctx.error(ty, "`CleanUp` is taken twice; take it once and clone it if needed (clones share the same callbacks)");
                     }
@@ -110,7 +116,10 @@ pub(crate) fn analyse(ctx: &Ctx, method: &ImplItemFn, sse: bool) -> Signature {
             }
         }
     }
-    let extractors = params.iter().filter(|p| matches!(p, Param::Extract(_))).count();
+    let extractors = params
+        .iter()
+        .filter(|p| matches!(p, Param::Extract(_)))
+        .count();
     if extractors > MAX_EXTRACTORS {
         ctx.error(&sig.inputs, format!("a route takes at most {MAX_EXTRACTORS} extractors (actix-web's limit); group some into one type implementing `FromRequest`"));
     }
@@ -160,9 +169,11 @@ pub(crate) fn analyse(ctx: &Ctx, method: &ImplItemFn, sse: bool) -> Signature {
 /// `CleanUp` or a path ending in it (`sse_runtime::CleanUp`).
 fn is_cleanup(ty: &Type) -> bool {
     match ty {
-        Type::Path(p) if p.qself.is_none() => p.path.segments.last().is_some_and(|s| {
-            s.ident == "CleanUp" && matches!(s.arguments, PathArguments::None)
-        }),
+        Type::Path(p) if p.qself.is_none() => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "CleanUp" && matches!(s.arguments, PathArguments::None)),
         Type::Paren(p) => is_cleanup(&p.elem),
         Type::Group(g) => is_cleanup(&g.elem),
         _ => false,

@@ -66,6 +66,7 @@ impl<S> PlainItemsKind<S> for &Probe<'_, S> {}
 )]
 pub trait RouteError: Into<actix_web::Error> {}
 
+#[diagnostic::do_not_recommend]
 impl<E: Into<actix_web::Error>> RouteError for E {}
 
 /// Refuses the request with `error`; spanned at the user's error type.
@@ -81,6 +82,9 @@ pub fn reject<E: RouteError>(sink: Sink, error: E) {
 )]
 pub trait SseStream: Stream {}
 
+// `do_not_recommend`: report `String: SseStream` with the message above,
+// not `String: Stream` with a list of unrelated stream types.
+#[diagnostic::do_not_recommend]
 impl<S: Stream> SseStream for S {}
 
 /// Identity function whose bound reports a non-stream return type at the

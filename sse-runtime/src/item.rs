@@ -43,6 +43,9 @@ pub trait IntoEvent {
 
 use crate::event::EventError;
 
+// Without this, a failed bound reports `Serialize` and lists its
+// implementors instead of `IntoEvent`'s message, which names both fixes.
+#[diagnostic::do_not_recommend]
 impl<T: Serialize> IntoEvent for T {
     fn encode_into(self, buf: &mut BytesMut) -> Result<(), EventError> {
         // Strings are probed first so that `"hi"` goes out as `data: hi`, not
@@ -206,7 +209,7 @@ mod tests {
         String::from_utf8(buf.to_vec()).unwrap()
     }
 
-    #[derive(Serialize)]
+    #[derive(serde::Serialize)]
     struct Name(String);
 
     #[test]

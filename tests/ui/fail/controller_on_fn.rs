@@ -1,0 +1,8 @@
+use sse_runtime::controller;
+
+#[controller("events")]
+fn events() {}
+
+fn main() {
+    events();
+}

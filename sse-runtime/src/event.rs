@@ -84,7 +84,7 @@ impl Event {
     /// [`EventError::LineBreak`] if `name` contains CR or LF.
     pub fn event(mut self, name: impl AsRef<str>) -> Result<Self, EventError> {
         let name = name.as_ref();
-        check(Field::Event, name, &[b'\r', b'\n'])?;
+        check(Field::Event, name, b"\r\n")?;
         encode::field(&mut self.buf, b"event", name.as_bytes());
         Ok(self)
     }
@@ -97,7 +97,7 @@ impl Event {
     /// character (a browser would silently ignore such an id).
     pub fn id(mut self, id: impl AsRef<str>) -> Result<Self, EventError> {
         let id = id.as_ref();
-        check(Field::Id, id, &[b'\r', b'\n', 0])?;
+        check(Field::Id, id, b"\r\n\0")?;
         encode::field(&mut self.buf, b"id", id.as_bytes());
         Ok(self)
     }

@@ -1,0 +1,155 @@
+//! Rust twins of the event-sending samples of the `aim_server_sse` guide
+//! (seed 001), mounted at `/aim`. The guide registers every sample at
+//! `/events`; here each has its own path.
+//!
+//! | Route | Seed sample |
+//! |---|---|
+//! | `GET /aim/quick-start` | Quick Start |
+//! | `GET /aim/basic` | Sending Events › Basic Event |
+//! | `GET /aim/multiple` | Sending Events › Multiple Events |
+//! | `GET /aim/json` | Sending Events › JSON Events |
+//! | `GET /aim/named` | Sending Events › Named Events |
+//! | `GET /aim/ids` | Sending Events › Events with ID |
+//! | `GET /aim/keep-alive` | Keep-Alive |
+//! | `GET /aim/comments` | Comments |
+//!
+//! The guide's `sink.sendEvent(...)` calls become stream items: a string is
+//! sent as plain `data:`, any other `Serialize` value (here `json!` maps) as
+//! JSON, and an [`Event`] when the event needs a name, an id or a comment.
+
+use std::time::Duration;
+
+use async_stream::{stream, try_stream};
+use futures_util::stream::{self as futures_stream, Stream};
+use serde::Serialize;
+use serde_json::json;
+use sse_runtime::{controller, sse, Event, EventError};
+
+use crate::clock;
+use crate::pace::Pace;
+
+/// The data of the *JSON Events* sample.
+#[derive(Debug, Clone, Serialize)]
+pub struct JsonMessage {
+    /// `notification`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// `New message`.
+    pub message: &'static str,
+    /// ISO-8601.
+    pub timestamp: String,
+}
+
+/// The `/aim` samples that send events one by one.
+#[derive(Debug, Clone)]
+pub struct AimController {
+    /// Clock speed of every sleep below.
+    pub pace: Pace,
+}
+
+#[controller("aim")]
+impl AimController {
+    /// Seed 001, *Quick Start*: ten events, `Event 0` … `Event 9`, one
+    /// second apart (each after its pause), then the stream ends.
+    #[sse("quick-start")]
+    fn quick_start(&self) -> impl Stream<Item = String> + '_ {
+        stream! {
+            for i in 0..10 {
+                self.pace.sleep(Duration::from_secs(1)).await;
+                yield format!("Event {i}");
+            }
+        }
+    }
+
+    /// Seed 001, *Basic Event*: `sink.sendEvent(data: 'Hello, SSE!')`.
+    #[sse("basic")]
+    fn basic() -> impl Stream<Item = &'static str> {
+        futures_stream::iter(["Hello, SSE!"])
+    }
+
+    /// Seed 001, *Multiple Events*: `Event number 0` … `Event number 4`,
+    /// one second apart.
+    #[sse("multiple")]
+    fn multiple(&self) -> impl Stream<Item = String> + '_ {
+        stream! {
+            for i in 0..5 {
+                self.pace.sleep(Duration::from_secs(1)).await;
+                yield format!("Event number {i}");
+            }
+        }
+    }
+
+    /// Seed 001, *JSON Events*: a map sent as JSON,
+    /// `data: {"type":"notification","message":"New message","timestamp":"…"}`.
+    ///
+    /// A `json!({...})` map would do as well, with its keys sorted.
+    #[sse("json")]
+    fn json() -> impl Stream<Item = JsonMessage> {
+        futures_stream::once(async {
+            JsonMessage {
+                kind: "notification",
+                message: "New message",
+                timestamp: clock::now(),
+            }
+        })
+    }
+
+    /// Seed 001, *Named Events*: a `notification` event, then an `update`
+    /// event, each with JSON data. Browsers dispatch them to
+    /// `addEventListener('notification' | 'update', ...)`.
+    #[sse("named")]
+    fn named() -> impl Stream<Item = Result<Event, EventError>> {
+        try_stream! {
+            // Different event types
+            yield Event::default()
+                .event("notification")?
+                .json(&json!({"message": "New notification"}))?;
+
+            yield Event::default()
+                .event("update")?
+                .json(&json!({"status": "completed"}))?;
+        }
+    }
+
+    /// Seed 001, *Events with ID*: `id: 1` / `data: Event 1`, `id: 2` / …
+    /// every second, forever. A reconnecting browser sends the last one back
+    /// as `Last-Event-ID`.
+    #[sse("ids")]
+    fn with_ids(&self) -> impl Stream<Item = Result<Event, EventError>> + '_ {
+        try_stream! {
+            let mut id = 0;
+            loop {
+                self.pace.sleep(Duration::from_secs(1)).await;
+                id += 1;
+                yield Event::default().id(id.to_string())?.data(format!("Event {id}"));
+            }
+        }
+    }
+
+    /// Seed 001, *Keep-Alive*: `Update` once a minute, and a `: keep-alive`
+    /// comment after 30 seconds of silence. The guide runs its own
+    /// `Timer.periodic`; here the route option does it (and only when the
+    /// connection is actually idle).
+    #[sse("keep-alive", keep_alive = "30s")]
+    fn keep_alive(&self) -> impl Stream<Item = &'static str> + '_ {
+        stream! {
+            // Your event logic
+            loop {
+                self.pace.sleep(Duration::from_secs(60)).await;
+                yield "Update";
+            }
+        }
+    }
+
+    /// Seed 001, *Comments*: two comments (`: This is a comment`,
+    /// `: Connection established at …`), which clients do not see, then one
+    /// message so that a browser shows something.
+    #[sse("comments")]
+    fn comments() -> impl Stream<Item = Event> {
+        futures_stream::iter([
+            Event::default().comment("This is a comment"),
+            Event::default().comment(format!("Connection established at {}", clock::now())),
+            Event::default().data("Two comments were sent before this event"),
+        ])
+    }
+}

@@ -1,0 +1,80 @@
+//! Rust twin of the *Chat Notifications* sample of the `aim_server_sse`
+//! guide (seed 001), mounted at `/aim`.
+//!
+//! | Route | Seed sample |
+//! |---|---|
+//! | `GET /aim/notifications/{user}` | Complete Examples › Chat Notifications |
+//! | `POST /aim/notifications/{user}` | (added) publishes a notification to `{user}` |
+//!
+//! The guide takes the user id from an auth middleware
+//! (`c.variables.userId`); here it is the last path segment. Try it:
+//!
+//! ```text
+//! curl -N http://127.0.0.1:8080/aim/notifications/alice
+//! curl -X POST -H 'content-type: application/json' \
+//!      -d '{"from":"bob","message":"Hi Alice!"}' http://127.0.0.1:8080/aim/notifications/alice
+//! ```
+
+use actix_web::{web, HttpResponse};
+use futures_util::stream::{Stream, StreamExt};
+use serde::Deserialize;
+use serde_json::json;
+use sse_runtime::{controller, sse, CleanUp, Event, EventError};
+
+use crate::services::NotificationService;
+
+/// Per-user notifications and the route that sends them.
+#[derive(Debug, Clone)]
+pub struct ChatController {
+    /// `notificationService`.
+    pub notification_service: NotificationService,
+}
+
+/// The body of `POST /aim/notifications/{user}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewNotification {
+    /// The sender's name.
+    pub from: String,
+    /// The text.
+    pub message: String,
+}
+
+#[controller("aim")]
+impl ChatController {
+    /// Seed 001, *Chat Notifications*: every notification for `{user}` as
+    /// a `notification` event with the notification's JSON
+    /// (`{"id":1,"from":"bob","message":"Hi Alice!","timestamp":"…"}`),
+    /// until the client disconnects.
+    ///
+    /// The guide's `sink.onClose = () { subscription.cancel(); }` is the
+    /// drop of the returned stream, which unsubscribes (and removes the
+    /// user's channel once their last connection is gone).
+    #[sse("notifications/{user}")]
+    fn notifications(
+        &self,
+        user: web::Path<String>,
+        clean_up: CleanUp,
+    ) -> impl Stream<Item = Result<Event, EventError>> {
+        // Subscribe to user-specific notifications
+        let subscription = self.notification_service.stream_for_user(&user);
+        let user = user.into_inner();
+        clean_up.add(move || tracing::info!(%user, "notification client disconnected"));
+
+        subscription.map(|notification| Event::default().event("notification")?.json(&notification))
+    }
+
+    /// Added to make the chat sample usable: sends a notification to every
+    /// connection of `{user}`. Answers `202 Accepted` with
+    /// `{"delivered": n}`, the number of connections reached.
+    #[post("notifications/{user}")]
+    async fn notify(
+        &self,
+        user: web::Path<String>,
+        body: web::Json<NewNotification>,
+    ) -> HttpResponse {
+        let delivered = self
+            .notification_service
+            .notify(&user, &body.from, &body.message);
+        HttpResponse::Accepted().json(json!({ "delivered": delivered }))
+    }
+}

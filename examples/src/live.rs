@@ -1,0 +1,127 @@
+//! Rust twins of the *Complete Examples* of the `aim_server_sse` guide
+//! (seed 001): live counter, progress updates and live feed, mounted at
+//! `/aim`. The chat notifications are in [`crate::chat`].
+//!
+//! | Route | Seed sample |
+//! |---|---|
+//! | `GET /aim/counter` | Complete Examples › Live Counter |
+//! | `GET /aim/progress` | Complete Examples › Progress Updates |
+//! | `GET /aim/feed` | Complete Examples › Live Feed |
+
+use std::time::Duration;
+
+use async_stream::try_stream;
+use futures_util::stream::{Stream, StreamExt};
+use serde::Serialize;
+use serde_json::{json, Value};
+use sse_runtime::{controller, sse, CleanUp, Event, EventError};
+use tokio::sync::mpsc;
+
+use crate::pace::Pace;
+use crate::services::{FeedService, Gauge};
+
+/// The data of a `progress` event. A struct keeps the guide's key order
+/// (`json!` maps sort their keys).
+#[derive(Debug, Clone, Serialize)]
+pub struct Progress {
+    /// 0 to 100.
+    pub percentage: u32,
+    /// `Processing... 10%`.
+    pub message: String,
+}
+
+/// Counter, progress and feed.
+#[derive(Debug, Clone)]
+pub struct LiveController {
+    /// Clock speed of every sleep and timer below.
+    pub pace: Pace,
+    /// `feedService`.
+    pub feed_service: FeedService,
+    /// Counts the counters whose timer is running.
+    pub counters: Gauge,
+}
+
+#[controller("aim")]
+impl LiveController {
+    /// Seed 001, *Live Counter*: `{"count": 1}`, `{"count": 2}`, … every
+    /// second until the client disconnects.
+    ///
+    /// Like the guide, the counting runs in a timer outside the response (a
+    /// spawned task feeding a channel), so it must be stopped explicitly:
+    /// the task ends when [`CleanUp::closed`] completes, and a cleanup
+    /// callback logs `Client disconnected` (the guide's `sink.onClose`).
+    #[sse("counter")]
+    fn counter(&self, clean_up: CleanUp) -> impl Stream<Item = Value> {
+        let (sink, events) = mpsc::channel(16);
+        let every = self.pace.of(Duration::from_secs(1));
+        let running = self.counters.enter();
+        let closed = clean_up.clone();
+        tokio::spawn(async move {
+            let _running = running;
+            let mut timer = tokio::time::interval(every);
+            timer.tick().await; // the first tick is immediate
+            let mut count = 0;
+            loop {
+                tokio::select! {
+                    () = closed.closed() => break, // timer.cancel()
+                    _ = timer.tick() => {
+                        count += 1;
+                        if sink.send(json!({"count": count})).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+
+        // Clean up when client disconnects
+        clean_up.add(|| tracing::info!("Client disconnected"));
+
+        futures_util::stream::unfold(events, |mut events| async move {
+            let event = events.recv().await?;
+            Some((event, events))
+        })
+    }
+
+    /// Seed 001, *Progress Updates*: `progress` events with
+    /// `{"percentage":0,"message":"Processing... 0%"}` … 100 in steps of
+    /// ten, 500 ms apart, then a `complete` event `{"message": "Done!"}`.
+    #[sse("progress")]
+    fn progress(&self) -> impl Stream<Item = Result<Event, EventError>> + '_ {
+        try_stream! {
+            for i in (0..=100).step_by(10) {
+                self.pace.sleep(Duration::from_millis(500)).await;
+                yield Event::default().event("progress")?.json(&Progress {
+                    percentage: i,
+                    message: format!("Processing... {i}%"),
+                })?;
+            }
+
+            yield Event::default()
+                .event("complete")?
+                .json(&json!({"message": "Done!"}))?;
+        }
+    }
+
+    /// Seed 001, *Live Feed*: every feed update as an event with the
+    /// update's id, its type as the event name (`post`, `like`, `comment`)
+    /// and its JSON, plus a keep-alive comment after 30 s of silence.
+    ///
+    /// The guide cancels the keep-alive timer and the subscription in
+    /// `sink.onClose`. Here the keep-alive belongs to the runtime and the
+    /// subscription is the returned stream, which the runtime drops when
+    /// the connection ends, before running the `CleanUp` callbacks.
+    #[sse("feed", keep_alive = "30s")]
+    fn feed(&self, clean_up: CleanUp) -> impl Stream<Item = Result<Event, EventError>> {
+        // Subscribe to real-time updates
+        let subscription = self.feed_service.stream();
+        clean_up.add(|| tracing::info!("Feed client left; its subscription is gone"));
+
+        subscription.map(|update| {
+            Event::default()
+                .id(&update.id)?
+                .event(&update.kind)?
+                .json(&update)
+        })
+    }
+}

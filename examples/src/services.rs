@@ -1,0 +1,558 @@
+//! The fake back-end services the seeds' samples talk to: `eventService`,
+//! `resourceService`, `liveUpdateService`, `feedService` and
+//! `notificationService`.
+//!
+//! They are small but real: subscriptions are counted, so the [`Stats`]
+//! (served by the demo at `/stats`) show whether every connection cleaned up
+//! after itself.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use async_stream::stream;
+use futures_util::stream::{self, Stream, StreamExt};
+use serde::Serialize;
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::task::JoinHandle;
+
+use crate::clock;
+use crate::pace::Pace;
+
+/// A count of things currently alive (open streams, running timers, ...).
+#[derive(Debug, Clone, Default)]
+pub struct Gauge(Arc<AtomicUsize>);
+
+impl Gauge {
+    /// The current count.
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Counts one more until the returned guard is dropped.
+    pub fn enter(&self) -> GaugeGuard {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        GaugeGuard(self.clone())
+    }
+}
+
+/// Holds one unit of a [`Gauge`]; dropping it gives the unit back.
+#[derive(Debug)]
+pub struct GaugeGuard(Gauge);
+
+impl Drop for GaugeGuard {
+    fn drop(&mut self) {
+        (self.0).0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// What the upstream event source fails with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceError {
+    /// The upstream connection dropped.
+    ConnectionLost,
+}
+
+impl fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServiceError::ConnectionLost => f.write_str("connection to the event source lost"),
+        }
+    }
+}
+
+impl std::error::Error for ServiceError {}
+
+/// The seeds' `eventService`: an upstream source of text events that may
+/// fail.
+///
+/// Every [`stream`](Self::stream) is one connection to the upstream. It
+/// yields `"Event 1"`, `"Event 2"`, ... one per (paced) second, and, when
+/// the service is configured to fail after `n` events, a
+/// [`ServiceError::ConnectionLost`] after the `n`-th event, which ends it.
+#[derive(Debug, Clone)]
+pub struct EventService {
+    pace: Pace,
+    fail_after: Option<u32>,
+    streams: Gauge,
+    listeners: Gauge,
+}
+
+impl EventService {
+    /// A service whose connections fail after `fail_after` events (never
+    /// for `None`).
+    pub fn new(pace: Pace, fail_after: Option<u32>) -> Self {
+        EventService {
+            pace,
+            fail_after,
+            streams: Gauge::default(),
+            listeners: Gauge::default(),
+        }
+    }
+
+    /// Opens a connection to the upstream: Dart's `eventService.stream`.
+    pub fn stream(&self) -> impl Stream<Item = Result<String, ServiceError>> + Send + 'static {
+        let open = self.streams.enter();
+        let pace = self.pace;
+        let fail_after = self.fail_after;
+        stream! {
+            let _open = open;
+            for n in 1u32.. {
+                pace.sleep(Duration::from_secs(1)).await;
+                if fail_after.is_some_and(|limit| n > limit) {
+                    yield Err(ServiceError::ConnectionLost);
+                    break;
+                }
+                yield Ok(format!("Event {n}"));
+            }
+        }
+    }
+
+    /// Calls `on_event` for each event of a new upstream connection, in a
+    /// background task: Dart's `eventService.stream.listen(...)`.
+    ///
+    /// The task runs until the upstream ends or the subscription is
+    /// [cancelled](Subscription::cancel). Dropping the [`Subscription`]
+    /// does *not* stop it (like Dart's `StreamSubscription`, and like
+    /// dropping a tokio `JoinHandle`): forgetting to cancel is a leak, which
+    /// [`Stats::listeners`] makes visible.
+    pub fn listen<F>(&self, mut on_event: F) -> Subscription
+    where
+        F: FnMut(Result<String, ServiceError>) + Send + 'static,
+    {
+        let listening = self.listeners.enter();
+        let events = self.stream();
+        let task = tokio::spawn(async move {
+            let _listening = listening;
+            let mut events = std::pin::pin!(events);
+            while let Some(event) = events.next().await {
+                on_event(event);
+            }
+        });
+        Subscription { task }
+    }
+
+    /// Upstream connections currently open.
+    pub fn open_streams(&self) -> usize {
+        self.streams.get()
+    }
+
+    /// Listeners currently running.
+    pub fn listeners(&self) -> usize {
+        self.listeners.get()
+    }
+}
+
+/// A running [`EventService::listen`] callback.
+#[derive(Debug)]
+pub struct Subscription {
+    task: JoinHandle<()>,
+}
+
+impl Subscription {
+    /// Stops the listener: Dart's `subscription.cancel()`.
+    pub fn cancel(self) {
+        self.task.abort();
+    }
+}
+
+/// The seeds' `resourceService`: something expensive held per connection
+/// that must be disposed of when the connection ends.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceService {
+    in_use: Arc<AtomicUsize>,
+    disposed: Arc<AtomicUsize>,
+}
+
+impl ResourceService {
+    /// Opens a resource; it stays counted as in use until
+    /// [`dispose`](Resource::dispose) is called.
+    pub fn open(&self, name: &'static str) -> Resource {
+        self.in_use.fetch_add(1, Ordering::SeqCst);
+        tracing::debug!(resource = name, "resource opened");
+        Resource {
+            name,
+            service: Some(self.clone()),
+        }
+    }
+
+    /// Resources opened and not yet disposed of.
+    pub fn in_use(&self) -> usize {
+        self.in_use.load(Ordering::SeqCst)
+    }
+
+    /// Resources disposed of so far.
+    pub fn disposed(&self) -> usize {
+        self.disposed.load(Ordering::SeqCst)
+    }
+}
+
+/// One resource from [`ResourceService::open`].
+#[derive(Debug)]
+pub struct Resource {
+    name: &'static str,
+    service: Option<ResourceService>,
+}
+
+impl Resource {
+    /// Releases the resource: Dart's `resourceService.dispose()`.
+    pub fn dispose(mut self) {
+        if let Some(service) = self.service.take() {
+            service.in_use.fetch_sub(1, Ordering::SeqCst);
+            service.disposed.fetch_add(1, Ordering::SeqCst);
+            tracing::info!(resource = self.name, "resource disposed");
+        }
+    }
+}
+
+impl Drop for Resource {
+    fn drop(&mut self) {
+        if self.service.is_some() {
+            tracing::warn!(
+                resource = self.name,
+                "resource dropped without dispose(): leaked"
+            );
+        }
+    }
+}
+
+/// The seeds' `liveUpdateService`: one shared stream of updates that never
+/// ends, fanned out to every subscriber with a broadcast channel.
+#[derive(Debug, Clone)]
+pub struct LiveUpdateService {
+    sender: broadcast::Sender<String>,
+    published: Arc<AtomicU64>,
+    subscribers: Gauge,
+}
+
+impl Default for LiveUpdateService {
+    fn default() -> Self {
+        LiveUpdateService {
+            sender: broadcast::channel(64).0,
+            published: Arc::default(),
+            subscribers: Gauge::default(),
+        }
+    }
+}
+
+impl LiveUpdateService {
+    /// Sends `update` to every current subscriber; returns how many.
+    pub fn publish(&self, update: impl Into<String>) -> usize {
+        self.published.fetch_add(1, Ordering::SeqCst);
+        self.sender.send(update.into()).unwrap_or(0)
+    }
+
+    /// Publishes `"Live update #n"` every (paced) second, forever.
+    pub(crate) fn tick(
+        &self,
+        pace: Pace,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let service = self.clone();
+        async move {
+            let mut ticks = tokio::time::interval(pace.of(Duration::from_secs(1)));
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                let n = service.published.load(Ordering::SeqCst) + 1;
+                service.publish(format!("Live update #{n}"));
+            }
+        }
+    }
+
+    /// Every update published from now on; never ends by itself. A
+    /// subscriber too slow to keep up skips the updates it missed.
+    pub fn stream(&self) -> impl Stream<Item = String> + Send + 'static {
+        broadcast_stream(self.sender.subscribe(), self.subscribers.enter())
+    }
+
+    /// Current subscribers.
+    pub fn subscribers(&self) -> usize {
+        self.subscribers.get()
+    }
+}
+
+/// One item of the live feed: Dart's `update` with `id`, `type` and
+/// `toJson()`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FeedUpdate {
+    /// Sent as the event id.
+    pub id: String,
+    /// Sent as the event type: `post`, `like` or `comment`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Who did it.
+    pub author: String,
+    /// What it says.
+    pub text: String,
+}
+
+/// The seeds' `feedService`: a live feed of posts, likes and comments.
+#[derive(Debug, Clone)]
+pub struct FeedService {
+    sender: broadcast::Sender<FeedUpdate>,
+    next_id: Arc<AtomicU64>,
+    subscribers: Gauge,
+}
+
+impl Default for FeedService {
+    fn default() -> Self {
+        FeedService {
+            sender: broadcast::channel(64).0,
+            next_id: Arc::new(AtomicU64::new(1)),
+            subscribers: Gauge::default(),
+        }
+    }
+}
+
+impl FeedService {
+    /// Publishes an update with the next id; returns it.
+    pub fn publish(&self, kind: &str, author: &str, text: &str) -> FeedUpdate {
+        let update = FeedUpdate {
+            id: self.next_id.fetch_add(1, Ordering::SeqCst).to_string(),
+            kind: kind.to_owned(),
+            author: author.to_owned(),
+            text: text.to_owned(),
+        };
+        // No subscriber is not an error: the update is simply not seen.
+        let _ = self.sender.send(update.clone());
+        update
+    }
+
+    /// Publishes a canned post, like or comment every two (paced) seconds.
+    pub(crate) fn tick(
+        &self,
+        pace: Pace,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        const SCRIPT: [(&str, &str, &str); 3] = [
+            ("post", "ada", "Server-Sent Events are just HTTP"),
+            ("like", "grace", "liked a post by ada"),
+            ("comment", "linus", "No WebSocket needed!"),
+        ];
+        let service = self.clone();
+        async move {
+            let mut ticks = tokio::time::interval(pace.of(Duration::from_secs(2)));
+            ticks.tick().await;
+            for (kind, author, text) in SCRIPT.iter().cycle() {
+                ticks.tick().await;
+                service.publish(kind, author, text);
+            }
+        }
+    }
+
+    /// Every update published from now on: Dart's `feedService.stream`.
+    pub fn stream(&self) -> impl Stream<Item = FeedUpdate> + Send + 'static {
+        broadcast_stream(self.sender.subscribe(), self.subscribers.enter())
+    }
+
+    /// Current subscribers.
+    pub fn subscribers(&self) -> usize {
+        self.subscribers.get()
+    }
+}
+
+/// A notification for one user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notification {
+    /// Unique per service.
+    pub id: u64,
+    /// The sender.
+    pub from: String,
+    /// The text.
+    pub message: String,
+    /// When it was sent, as ISO-8601.
+    #[serde(serialize_with = "clock::serialize")]
+    pub timestamp: SystemTime,
+}
+
+type Channels = HashMap<String, broadcast::Sender<Notification>>;
+
+/// The seeds' `notificationService`: per-user notification channels.
+///
+/// A user's channel exists while at least one of their connections is
+/// subscribed; notifications for a user with no connection are dropped.
+#[derive(Debug, Clone, Default)]
+pub struct NotificationService {
+    channels: Arc<Mutex<Channels>>,
+    next_id: Arc<AtomicU64>,
+    subscribers: Gauge,
+}
+
+impl NotificationService {
+    /// Every notification for `user` from now on: Dart's
+    /// `notificationService.streamForUser(userId)`.
+    pub fn stream_for_user(&self, user: &str) -> impl Stream<Item = Notification> + Send + 'static {
+        let receiver = self
+            .lock()
+            .entry(user.to_owned())
+            .or_insert_with(|| broadcast::channel(32).0)
+            .subscribe();
+        let subscription = UserSubscription {
+            receiver: Some(receiver),
+            user: user.to_owned(),
+            service: self.clone(),
+            _counted: self.subscribers.enter(),
+        };
+        stream::unfold(subscription, |mut subscription| async move {
+            let receiver = subscription.receiver.as_mut()?;
+            let notification = next_message(receiver).await?;
+            Some((notification, subscription))
+        })
+    }
+
+    /// Sends a notification to every connection of `user`; returns how many
+    /// connections it reached.
+    pub fn notify(&self, user: &str, from: &str, message: &str) -> usize {
+        let notification = Notification {
+            id: self.next_id.fetch_add(1, Ordering::SeqCst) + 1,
+            from: from.to_owned(),
+            message: message.to_owned(),
+            timestamp: SystemTime::now(),
+        };
+        match self.lock().get(user) {
+            Some(channel) => channel.send(notification).unwrap_or(0),
+            None => 0,
+        }
+    }
+
+    /// Connections currently subscribed, all users together.
+    pub fn subscribers(&self) -> usize {
+        self.subscribers.get()
+    }
+
+    /// Users with at least one subscribed connection.
+    pub fn users(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Channels> {
+        self.channels.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// One connection's subscription to a user's channel; removes the channel
+/// when its last subscriber goes.
+struct UserSubscription {
+    receiver: Option<broadcast::Receiver<Notification>>,
+    user: String,
+    service: NotificationService,
+    _counted: GaugeGuard,
+}
+
+impl Drop for UserSubscription {
+    fn drop(&mut self) {
+        drop(self.receiver.take());
+        let mut channels = self.service.lock();
+        if channels
+            .get(&self.user)
+            .is_some_and(|channel| channel.receiver_count() == 0)
+        {
+            channels.remove(&self.user);
+        }
+    }
+}
+
+/// A broadcast receiver as a stream that skips what it lagged behind on and
+/// ends when the channel closes; `guard` lives as long as the stream.
+fn broadcast_stream<T: Clone + Send + 'static>(
+    receiver: broadcast::Receiver<T>,
+    guard: GaugeGuard,
+) -> impl Stream<Item = T> + Send + 'static {
+    stream::unfold((receiver, guard), |(mut receiver, guard)| async move {
+        let item = next_message(&mut receiver).await?;
+        Some((item, (receiver, guard)))
+    })
+}
+
+async fn next_message<T: Clone>(receiver: &mut broadcast::Receiver<T>) -> Option<T> {
+    loop {
+        match receiver.recv().await {
+            Ok(item) => return Some(item),
+            Err(RecvError::Lagged(skipped)) => {
+                tracing::debug!(skipped, "slow subscriber skipped messages");
+            }
+            Err(RecvError::Closed) => return None,
+        }
+    }
+}
+
+/// Every fake service the examples use, shared by all workers of a server.
+#[derive(Debug, Clone)]
+pub struct Services {
+    /// `eventService`.
+    pub events: EventService,
+    /// `resourceService`.
+    pub resources: ResourceService,
+    /// `liveUpdateService`.
+    pub live: LiveUpdateService,
+    /// `feedService`.
+    pub feed: FeedService,
+    /// `notificationService`.
+    pub notifications: NotificationService,
+    /// Live counters (`/aim/counter`) whose timer is running.
+    pub counters: Gauge,
+}
+
+impl Services {
+    /// Fresh services; the event service fails after `fail_after` events.
+    pub fn new(pace: Pace, fail_after: Option<u32>) -> Self {
+        Services {
+            events: EventService::new(pace, fail_after),
+            resources: ResourceService::default(),
+            live: LiveUpdateService::default(),
+            feed: FeedService::default(),
+            notifications: NotificationService::default(),
+            counters: Gauge::default(),
+        }
+    }
+
+    /// A snapshot of what is currently open.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            upstream_streams: self.events.open_streams(),
+            listeners: self.events.listeners(),
+            resources_in_use: self.resources.in_use(),
+            resources_disposed: self.resources.disposed(),
+            live_subscribers: self.live.subscribers(),
+            counters_running: self.counters.get(),
+            feed_subscribers: self.feed.subscribers(),
+            notification_subscribers: self.notifications.subscribers(),
+            notification_users: self.notifications.users(),
+        }
+    }
+}
+
+/// What is open right now. With no client connected, everything but
+/// `resources_disposed` is back to zero, or something leaked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Upstream connections of the event service.
+    pub upstream_streams: usize,
+    /// Event service listeners running (`/events/proper-cleanup`).
+    pub listeners: usize,
+    /// Resources opened and not disposed of.
+    pub resources_in_use: usize,
+    /// Resources disposed of since start-up.
+    pub resources_disposed: usize,
+    /// Subscribers of the live update service (`/events/live`).
+    pub live_subscribers: usize,
+    /// Live counter timers running (`/aim/counter`).
+    pub counters_running: usize,
+    /// Subscribers of the feed (`/aim/feed`).
+    pub feed_subscribers: usize,
+    /// Notification connections (`/aim/notifications/{user}`).
+    pub notification_subscribers: usize,
+    /// Users with a notification channel.
+    pub notification_users: usize,
+}
+
+impl Stats {
+    /// Whether nothing is open (disposals since start-up do not count).
+    pub fn is_idle(&self) -> bool {
+        Stats {
+            resources_disposed: 0,
+            ..*self
+        } == Stats::default()
+    }
+}

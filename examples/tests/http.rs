@@ -1,0 +1,652 @@
+//! The examples over real HTTP: each test starts the demo's services on
+//! 127.0.0.1 with an OS-chosen port and talks to them with `reqwest`.
+//!
+//! Every sleep of the examples runs at [`FAST`] (one second lasts 10 ms),
+//! and every wait here is bounded, so no test takes more than a second or
+//! two.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use actix_web::dev::ServerHandle;
+use sse_examples::services::Stats;
+use sse_examples::{Config, Examples, Pace, ROUTES};
+use sse_runtime::parse::{EventStreamParser, ReceivedEvent};
+
+/// One second of the examples lasts 10 ms.
+const FAST: Pace = Pace::new(Duration::from_millis(10));
+
+/// Bound on any single wait.
+const WAIT: Duration = Duration::from_secs(5);
+
+fn config() -> Config {
+    Config {
+        pace: FAST,
+        upstream_fails_after: Some(3),
+        background: false,
+    }
+}
+
+struct TestServer {
+    base: String,
+    examples: Examples,
+    handle: ServerHandle,
+}
+
+async fn start(config: Config) -> TestServer {
+    let examples = Examples::new(config);
+    let (server, addr) = examples
+        .serve(("127.0.0.1", 0), 1)
+        .expect("bind 127.0.0.1:0");
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    TestServer {
+        base: format!("http://{addr}"),
+        examples,
+        handle,
+    }
+}
+
+impl TestServer {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The whole body of a finite route, after checking the SSE headers.
+    async fn body(&self, path: &str) -> String {
+        let response = bounded(reqwest::get(self.url(path)), path).await.unwrap();
+        assert_sse_headers(&response, path);
+        let bytes = bounded(response.bytes(), path).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    async fn open(&self, path: &str) -> Sse {
+        let response = bounded(reqwest::get(self.url(path)), path).await.unwrap();
+        assert_sse_headers(&response, path);
+        Sse {
+            response,
+            parser: EventStreamParser::new(),
+            pending: VecDeque::new(),
+            raw: Vec::new(),
+            path: path.to_owned(),
+        }
+    }
+
+    /// Waits until the server's stats satisfy `done`.
+    async fn wait_for_stats(&self, what: &str, done: impl Fn(&Stats) -> bool) {
+        let start = Instant::now();
+        loop {
+            let stats = self.examples.stats();
+            if done(&stats) {
+                return;
+            }
+            assert!(
+                start.elapsed() < WAIT,
+                "timed out waiting for {what}: {stats:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    async fn wait_until_idle(&self) {
+        self.wait_for_stats("every connection to be cleaned up", Stats::is_idle)
+            .await;
+    }
+
+    async fn stop(self) {
+        self.handle.stop(false).await;
+    }
+}
+
+async fn bounded<T>(future: impl Future<Output = T>, what: &str) -> T {
+    tokio::time::timeout(WAIT, future)
+        .await
+        .unwrap_or_else(|_| panic!("timed out on {what}"))
+}
+
+fn assert_sse_headers(response: &reqwest::Response, path: &str) {
+    assert_eq!(response.status(), 200, "{path}");
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(header("content-type"), "text/event-stream", "{path}");
+    assert_eq!(header("cache-control"), "no-cache", "{path}");
+}
+
+/// An open event stream, read event by event.
+struct Sse {
+    response: reqwest::Response,
+    parser: EventStreamParser,
+    pending: VecDeque<ReceivedEvent>,
+    raw: Vec<u8>,
+    path: String,
+}
+
+impl Sse {
+    /// The next event; `None` at the end of the stream.
+    async fn next(&mut self) -> Option<ReceivedEvent> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(event);
+            }
+            let chunk = bounded(self.response.chunk(), &self.path).await.unwrap()?;
+            self.raw.extend_from_slice(&chunk);
+            self.pending.extend(self.parser.feed(&chunk).unwrap());
+        }
+    }
+
+    async fn take(&mut self, n: usize) -> Vec<ReceivedEvent> {
+        let mut events = Vec::new();
+        while events.len() < n {
+            let event = self.next().await;
+            events.push(event.unwrap_or_else(|| panic!("{} ended after {events:?}", self.path)));
+        }
+        events
+    }
+
+    fn data(events: &[ReceivedEvent]) -> Vec<&str> {
+        events.iter().map(|e| e.data.as_str()).collect()
+    }
+
+    fn raw(&self) -> &str {
+        std::str::from_utf8(&self.raw).unwrap()
+    }
+}
+
+#[actix_web::test]
+async fn updates_sends_the_two_strings() {
+    let server = start(config()).await;
+    assert_eq!(
+        server.body("/events/updates").await,
+        "data: Hello, world!\n\ndata: This is a real-time update\n\n"
+    );
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn limited_sends_five_updates_a_second_apart_then_closes() {
+    let server = start(config()).await;
+    let started = Instant::now();
+    let body = server.body("/events/limited").await;
+    assert_eq!(
+        body,
+        "data: Update 0\n\ndata: Update 1\n\ndata: Update 2\n\ndata: Update 3\n\ndata: Update 4\n\n"
+    );
+    // Five paced seconds: the last pause comes before the connection closes.
+    assert!(started.elapsed() >= FAST.of(Duration::from_secs(5)));
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn updates_100_sends_a_hundred_updates_then_closes() {
+    let server = start(config()).await;
+    let expected: String = (0..100).map(|i| format!("data: Update {i}\n\n")).collect();
+    assert_eq!(server.body("/events/updates-100").await, expected);
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn progress_counts_to_100_then_completes() {
+    let server = start(config()).await;
+    let mut expected: String = (0..=100)
+        .step_by(10)
+        .map(|i| {
+            format!(
+                "event: progress\ndata: {{\"percentage\":{i},\"message\":\"Processing... {i}%\"}}\n\n"
+            )
+        })
+        .collect();
+    expected.push_str("event: complete\ndata: {\"message\":\"Done!\"}\n\n");
+    assert_eq!(server.body("/aim/progress").await, expected);
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn named_events_keep_their_names() {
+    let server = start(config()).await;
+    assert_eq!(
+        server.body("/aim/named").await,
+        "event: notification\ndata: {\"message\":\"New notification\"}\n\n\
+         event: update\ndata: {\"status\":\"completed\"}\n\n"
+    );
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn aim_sending_samples() {
+    let server = start(config()).await;
+    assert_eq!(server.body("/aim/basic").await, "data: Hello, SSE!\n\n");
+
+    let expected: String = (0..5)
+        .map(|i| format!("data: Event number {i}\n\n"))
+        .collect();
+    assert_eq!(server.body("/aim/multiple").await, expected);
+
+    let expected: String = (0..10).map(|i| format!("data: Event {i}\n\n")).collect();
+    assert_eq!(server.body("/aim/quick-start").await, expected);
+
+    let json = server.body("/aim/json").await;
+    let data = json
+        .strip_prefix(
+            "data: {\"type\":\"notification\",\"message\":\"New message\",\"timestamp\":\"",
+        )
+        .and_then(|rest| rest.strip_suffix("\"}\n\n"))
+        .unwrap_or_else(|| panic!("{json:?}"));
+    assert_iso8601(data);
+
+    let comments = server.body("/aim/comments").await;
+    let rest = comments
+        .strip_prefix(": This is a comment\n\n: Connection established at ")
+        .and_then(|rest| {
+            rest.strip_suffix("\n\ndata: Two comments were sent before this event\n\n")
+        })
+        .unwrap_or_else(|| panic!("{comments:?}"));
+    assert_iso8601(rest);
+    server.stop().await;
+}
+
+fn assert_iso8601(text: &str) {
+    let bytes = text.as_bytes();
+    assert_eq!(bytes.len(), 24, "{text}");
+    for (i, &b) in bytes.iter().enumerate() {
+        let expected = match i {
+            4 | 7 => b == b'-',
+            10 => b == b'T',
+            13 | 16 => b == b':',
+            19 => b == b'.',
+            23 => b == b'Z',
+            _ => b.is_ascii_digit(),
+        };
+        assert!(expected, "not ISO-8601: {text}");
+    }
+}
+
+#[actix_web::test]
+async fn status_is_typed_json_with_an_iso_timestamp() {
+    let server = start(config()).await;
+    let mut sse = server.open("/events/status").await;
+    let event = sse.next().await.unwrap();
+    assert!(sse.next().await.is_none());
+    let status: serde_json::Value = event.json().unwrap();
+    assert_eq!(status["status"], "Running");
+    assert_iso8601(status["timestamp"].as_str().unwrap());
+    assert!(sse
+        .raw()
+        .starts_with("data: {\"status\":\"Running\",\"timestamp\":\""));
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn ids_are_sent_and_the_stream_stops_when_the_client_leaves() {
+    let server = start(config()).await;
+    let mut sse = server.open("/aim/ids").await;
+    let events = sse.take(3).await;
+    assert_eq!(
+        events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        ["1", "2", "3"]
+    );
+    assert_eq!(Sse::data(&events), ["Event 1", "Event 2", "Event 3"]);
+    assert!(sse
+        .raw()
+        .starts_with("id: 1\ndata: Event 1\n\nid: 2\ndata: Event 2\n\nid: 3\ndata: Event 3\n\n"));
+    drop(sse);
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn counter_timer_stops_when_the_client_leaves() {
+    let server = start(config()).await;
+    let mut sse = server.open("/aim/counter").await;
+    let events = sse.take(3).await;
+    assert_eq!(
+        Sse::data(&events),
+        [r#"{"count":1}"#, r#"{"count":2}"#, r#"{"count":3}"#]
+    );
+    assert_eq!(server.examples.stats().counters_running, 1);
+    drop(sse);
+    server
+        .wait_for_stats("the counter's timer to stop", |s| s.counters_running == 0)
+        .await;
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn live_updates_reach_every_subscriber_until_it_leaves() {
+    let server = start(config()).await;
+    let mut first = server.open("/events/live").await;
+    let mut second = server.open("/events/live").await;
+    server
+        .wait_for_stats("two live subscribers", |s| s.live_subscribers == 2)
+        .await;
+    let live = &server.examples.services().live;
+    assert_eq!(live.publish("Live update #1"), 2);
+    assert_eq!(live.publish("Live update #2"), 2);
+    for sse in [&mut first, &mut second] {
+        assert_eq!(
+            Sse::data(&sse.take(2).await),
+            ["Live update #1", "Live update #2"]
+        );
+        assert_eq!(
+            sse.raw(),
+            "data: Live update #1\n\ndata: Live update #2\n\n"
+        );
+    }
+    drop(first);
+    server
+        .wait_for_stats("one live subscriber", |s| s.live_subscribers == 1)
+        .await;
+    assert_eq!(live.publish("Live update #3"), 1);
+    assert_eq!(second.next().await.unwrap().data, "Live update #3");
+    drop(second);
+    server.wait_until_idle().await;
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn live_updates_with_the_background_ticker() {
+    let server = start(Config {
+        background: true,
+        ..config()
+    })
+    .await;
+    let mut sse = server.open("/events/live").await;
+    let events = sse.take(3).await;
+    let numbers: Vec<u64> = events
+        .iter()
+        .map(|e| {
+            e.data
+                .strip_prefix("Live update #")
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(numbers[1], numbers[0] + 1, "{numbers:?}");
+    assert_eq!(numbers[2], numbers[1] + 1, "{numbers:?}");
+    drop(sse);
+    server.wait_until_idle().await;
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn feed_events_carry_id_type_and_json() {
+    let server = start(config()).await;
+    let mut sse = server.open("/aim/feed").await;
+    server
+        .wait_for_stats("a feed subscriber", |s| s.feed_subscribers == 1)
+        .await;
+    let feed = &server.examples.services().feed;
+    feed.publish("post", "ada", "hello");
+    feed.publish("like", "grace", "liked a post by ada");
+    let events = sse.take(2).await;
+    assert_eq!(events[1].event, "like");
+    assert_eq!(events[1].id, "2");
+    assert_eq!(
+        sse.raw(),
+        "id: 1\nevent: post\ndata: {\"id\":\"1\",\"type\":\"post\",\"author\":\"ada\",\"text\":\"hello\"}\n\n\
+         id: 2\nevent: like\ndata: {\"id\":\"2\",\"type\":\"like\",\"author\":\"grace\",\"text\":\"liked a post by ada\"}\n\n"
+    );
+    drop(sse);
+    server.wait_until_idle().await;
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn chat_notifications_reach_only_their_user() {
+    let server = start(config()).await;
+    let mut alice = server.open("/aim/notifications/alice").await;
+    let mut bob = server.open("/aim/notifications/bob").await;
+    server
+        .wait_for_stats("two users", |s| s.notification_users == 2)
+        .await;
+
+    let client = reqwest::Client::new();
+    let post = |user: &str, from: &str, message: &str| {
+        client
+            .post(server.url(&format!("/aim/notifications/{user}")))
+            .header("content-type", "application/json")
+            .body(format!(r#"{{"from":"{from}","message":"{message}"}}"#))
+            .send()
+    };
+    let response = bounded(post("alice", "bob", "Hi Alice!"), "POST")
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    assert_eq!(response.text().await.unwrap(), r#"{"delivered":1}"#);
+    let response = bounded(post("bob", "alice", "Hi Bob!"), "POST")
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), r#"{"delivered":1}"#);
+    let response = bounded(post("carol", "bob", "anyone?"), "POST")
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), r#"{"delivered":0}"#);
+
+    let to_alice = alice.next().await.unwrap();
+    assert_eq!(to_alice.event, "notification");
+    let notification: serde_json::Value = to_alice.json().unwrap();
+    assert_eq!(notification["from"], "bob");
+    assert_eq!(notification["message"], "Hi Alice!");
+    assert_iso8601(notification["timestamp"].as_str().unwrap());
+    // Bob's first notification is his own, not Alice's.
+    let to_bob: serde_json::Value = bob.next().await.unwrap().json().unwrap();
+    assert_eq!(to_bob["message"], "Hi Bob!");
+
+    drop(alice);
+    drop(bob);
+    server.wait_until_idle().await;
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn manual_cleanup_disposes_the_resource() {
+    let server = start(config()).await;
+    // To the end: the upstream fails after three events, which ends the
+    // stream with an error event.
+    assert_eq!(
+        server.body("/events/events").await,
+        "data: Event 1\n\ndata: Event 2\n\ndata: Event 3\n\n\
+         event: error\ndata: connection to the event source lost\n\n"
+    );
+    server.wait_until_idle().await;
+    assert_eq!(server.examples.stats().resources_disposed, 1);
+
+    // Leaving early disposes of it too.
+    let mut sse = server.open("/events/events").await;
+    assert_eq!(sse.next().await.unwrap().data, "Event 1");
+    assert_eq!(server.examples.stats().resources_in_use, 1);
+    drop(sse);
+    server.wait_until_idle().await;
+    assert_eq!(server.examples.stats().resources_disposed, 2);
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn connection_errors_end_with_the_error_text() {
+    let server = start(config()).await;
+    assert_eq!(
+        server.body("/events/connection-errors").await,
+        "data: Event 1\n\ndata: Event 2\n\ndata: Event 3\n\n\
+         data: Error: connection to the event source lost\n\n"
+    );
+    server.wait_until_idle().await;
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn graceful_degradation_resubscribes_after_an_error() {
+    let server = start(config()).await;
+    let mut sse = server.open("/events/graceful").await;
+    let events = sse.take(9).await;
+    let unavailable = "Service temporarily unavailable";
+    assert_eq!(
+        Sse::data(&events),
+        [
+            "Event 1",
+            "Event 2",
+            "Event 3",
+            unavailable, //
+            "Event 1",
+            "Event 2",
+            "Event 3",
+            unavailable, //
+            "Event 1",
+        ]
+    );
+    drop(sse);
+    server.wait_until_idle().await;
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn proper_cleanup_cancels_the_listener_and_disposes_the_resource() {
+    let server = start(Config {
+        upstream_fails_after: None,
+        ..config()
+    })
+    .await;
+    let mut sse = server.open("/events/proper-cleanup").await;
+    assert_eq!(Sse::data(&sse.take(2).await), ["Event 1", "Event 2"]);
+    let stats = server.examples.stats();
+    assert_eq!(
+        (
+            stats.listeners,
+            stats.resources_in_use,
+            stats.upstream_streams
+        ),
+        (1, 1, 2)
+    );
+    drop(sse);
+    server.wait_until_idle().await;
+    assert_eq!(server.examples.stats().resources_disposed, 1);
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn updates_forever_stops_when_the_client_leaves() {
+    let server = start(config()).await;
+    let mut sse = server.open("/events/updates-forever").await;
+    assert_eq!(
+        Sse::data(&sse.take(3).await),
+        ["Update", "Update", "Update"]
+    );
+    drop(sse);
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn every_listed_route_answers_and_cleans_up() {
+    // With the publishers, so that the live update and feed routes send.
+    let server = start(Config {
+        background: true,
+        ..config()
+    })
+    .await;
+    let mut open = Vec::new();
+    for route in ROUTES {
+        match route.method {
+            "GET" => {
+                let mut sse = server.open(route.path).await;
+                // The notification stream waits for a POST; every other
+                // route sends something within a few paced seconds.
+                if !route.path.starts_with("/aim/notifications/") {
+                    assert!(sse.next().await.is_some(), "{} sent nothing", route.path);
+                }
+                open.push(sse);
+            }
+            "POST" => {
+                let response = reqwest::Client::new()
+                    .post(server.url(route.path))
+                    .header("content-type", "application/json")
+                    .body(r#"{"from":"bob","message":"Hi Alice!"}"#);
+                let response = bounded(response.send(), route.path).await.unwrap();
+                assert_eq!(response.status(), 202, "{}", route.path);
+                assert_eq!(response.text().await.unwrap(), r#"{"delivered":1}"#);
+            }
+            other => panic!("unexpected method {other}"),
+        }
+    }
+    let page = bounded(reqwest::get(server.url("/")), "/").await.unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    for route in ["/aim/named", "/aim/ids", "new EventSource(route)"] {
+        assert!(page.contains(route), "the page lacks {route}");
+    }
+    drop(open);
+    server.wait_until_idle().await;
+    let stats = bounded(reqwest::get(server.url("/stats")), "/stats")
+        .await
+        .unwrap();
+    let stats: serde_json::Value = serde_json::from_str(&stats.text().await.unwrap()).unwrap();
+    assert_eq!(stats["upstream_streams"], 0);
+    assert_eq!(stats["notification_users"], 0);
+    server.stop().await;
+}
+
+/// The demo binary itself: `--addr` with port 0, `--pace`, the start-up
+/// listing with a `curl -N` line per route, and a route served.
+#[actix_web::test]
+async fn demo_binary_lists_every_route_and_serves_them() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .args(["--addr", "127.0.0.1:0", "--pace", "10ms"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the demo");
+    let stdout = child.stdout.take().unwrap();
+    // Read the listing on a thread: a blocking read must not stall the
+    // runtime, and must not hang the test if the demo prints nothing.
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let last = line.starts_with("Press Ctrl-C");
+            if lines_tx.send(line).is_err() || last {
+                break;
+            }
+        }
+    });
+    let mut listing = Vec::new();
+    while !listing
+        .last()
+        .is_some_and(|l: &String| l.starts_with("Press Ctrl-C"))
+    {
+        match lines_rx.recv_timeout(WAIT) {
+            Ok(line) => listing.push(line),
+            Err(err) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the demo's listing stopped ({err}) after {listing:#?}");
+            }
+        }
+    }
+    let base = listing[0]
+        .strip_prefix("sse-examples demo listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {:?}", listing[0]))
+        .to_owned();
+    let listing = listing.join("\n");
+    for route in ROUTES {
+        assert!(
+            listing.contains(&route.curl(&base)),
+            "{listing}\nlacks {route:?}"
+        );
+    }
+    assert!(listing.contains(&format!("{base}/ ")), "{listing}");
+
+    let response = bounded(reqwest::get(format!("{base}/events/limited")), "demo").await;
+    let body = bounded(response.unwrap().text(), "demo").await.unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        body,
+        "data: Update 0\n\ndata: Update 1\n\ndata: Update 2\n\ndata: Update 3\n\ndata: Update 4\n\n"
+    );
+}

@@ -69,9 +69,9 @@ const routes = [
 
 // `?max-events=N` (check mode): close each never-ending stream after N
 // events; post one chat notification to ourselves once that stream is open,
-// and close it when the notification arrives. With every
-// stream closed, the title becomes `done` (used by `browser-check.sh`: a
-// headless browser's virtual time only runs once no request is pending).
+// and close it when the notification arrives. With every stream closed, the
+// title becomes `done` (used by `browser-check.sh`: a headless browser's
+// virtual time only runs once no request is pending).
 const maxEvents = Number(new URLSearchParams(location.search).get("max-events")) || Infinity;
 let stillOpen = routes.length;
 

@@ -117,7 +117,9 @@ async fn main() -> ExitCode {
     let _ = stdout.flush();
     drop(stdout);
 
-    match server.await {
+    // On Ctrl-C or SIGTERM, open streams end first (with a `retry:` hint),
+    // so the graceful stop does not wait out actix's shutdown timeout.
+    match sse_runtime::serve(server).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("demo: {err}");

@@ -643,10 +643,41 @@ async fn demo_binary_lists_every_route_and_serves_them() {
 
     let response = bounded(reqwest::get(format!("{base}/events/limited")), "demo").await;
     let body = bounded(response.unwrap().text(), "demo").await.unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
     assert_eq!(
         body,
         "data: Update 0\n\ndata: Update 1\n\ndata: Update 2\n\ndata: Update 3\n\ndata: Update 4\n\n"
     );
+
+    // SIGTERM: the open (infinite) stream ends with a retry hint and the
+    // demo exits promptly instead of waiting out actix's 30 s timeout.
+    let mut live = bounded(reqwest::get(format!("{base}/aim/ids")), "demo")
+        .await
+        .unwrap();
+    let first = bounded(live.chunk(), "first event").await.unwrap();
+    assert!(first.is_some());
+    let signalled = std::time::Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("send SIGTERM to the demo we started");
+    assert!(status.success());
+    let mut rest = Vec::new();
+    while let Ok(Some(chunk)) = bounded(live.chunk(), "stream end").await {
+        rest.extend_from_slice(&chunk);
+    }
+    let rest = String::from_utf8_lossy(&rest);
+    assert!(rest.contains(": server shutting down\nretry: "), "{rest:?}");
+    let exited = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if signalled.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the demo did not exit within 10 s of SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(exited.success(), "{exited:?}");
+    assert!(signalled.elapsed() < Duration::from_secs(5), "{:?}", signalled.elapsed());
 }

@@ -9,7 +9,8 @@
 //!   public path; ours is measured the same way for a fair ratio.
 //!
 //! Each body chunk is copied into a `BytesMut` that is cleared past 32 KiB,
-//! as a socket write would drain it.
+//! as a socket write would drain it. Time is the thread's CPU time, which a
+//! busy machine disturbs less than wall-clock time.
 //!
 //! `cargo bench -p sse-benches --bench encode`
 //! (`SSE_BENCH_N`, default 1 000 000; `SSE_BENCH_ROUNDS`, default 5).
@@ -17,7 +18,6 @@
 use std::hint::black_box;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::test::{call_service, init_service, TestRequest};
@@ -25,6 +25,7 @@ use actix_web::App;
 use axum::body::HttpBody;
 use axum::response::IntoResponse;
 use bytes::BytesMut;
+use cpu_time::ThreadTime;
 use futures_util::stream::{self, Stream, StreamExt};
 use sse_benches::report::{median, Table};
 use sse_benches::{env_u64, Tick};
@@ -267,7 +268,7 @@ async fn measure(method: Method, kind: Kind, n: u64) -> Run {
     let mut out = BytesMut::with_capacity(DRAIN_AT * 2);
     // Building the response (and, for ours, routing the request) happens
     // once per run and is timed too: it is noise against N events.
-    let start = Instant::now();
+    let start = ThreadTime::now();
     let (bytes, chunks) = match method {
         Method::OursDirect => ours_direct(kind, n, &mut out),
         Method::OursBody => drain_actix(ours_body(kind, n).await, &mut out),
@@ -291,7 +292,7 @@ fn main() {
         let mut table = Table::new([
             "event",
             "method",
-            "median ns/event",
+            "median CPU ns/event",
             "min",
             "B/event",
             "chunks/run",

@@ -93,7 +93,9 @@ impl<S: Stream + Unpin> Stream for Metered<S> {
             .get_or_insert_with(|| cpu_time::ThreadTime::now().as_duration());
         let next = this.inner.poll_next_unpin(cx);
         if let Poll::Ready(None) = next {
-            let spent = cpu_time::ThreadTime::now().as_duration().saturating_sub(start);
+            let spent = cpu_time::ThreadTime::now()
+                .as_duration()
+                .saturating_sub(start);
             *this.meter.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(spent);
         }
         next

@@ -56,8 +56,9 @@ pub(crate) fn field(buf: &mut BytesMut, name: &[u8], value: &[u8]) {
 /// Writes `value` as JSON in a single `data:` line, serialised in place.
 ///
 /// Compact `serde_json` output never holds a raw line break, except through
-/// `RawValue`, which passes user text through untouched: that rare case is
-/// detected and re-framed as text lines so the framing stays exact.
+/// `RawValue`, which passes user text through untouched: the formatter
+/// notices such a fragment, and only then is the JSON re-framed as text
+/// lines so the framing stays exact. Ordinary values are not rescanned.
 pub(crate) fn json_data<T: serde::Serialize + ?Sized>(
     buf: &mut BytesMut,
     value: &T,
@@ -65,11 +66,16 @@ pub(crate) fn json_data<T: serde::Serialize + ?Sized>(
     let start = buf.len();
     buf.put_slice(b"data: ");
     let body = buf.len();
-    if let Err(err) = serde_json::to_writer(buf.writer(), value) {
+    let mut raw_line_break = false;
+    let result = value.serialize(&mut serde_json::Serializer::with_formatter(
+        Append(&mut *buf),
+        LineBreakAware(&mut raw_line_break),
+    ));
+    if let Err(err) = result {
         buf.truncate(start);
         return Err(err);
     }
-    if buf[body..].iter().any(|&b| b == b'\n' || b == b'\r') {
+    if raw_line_break {
         let json = buf.split_off(body);
         buf.truncate(start);
         // serde_json only ever writes UTF-8.
@@ -79,6 +85,48 @@ pub(crate) fn json_data<T: serde::Serialize + ?Sized>(
         buf.put_u8(b'\n');
     }
     Ok(())
+}
+
+/// `io::Write` straight into a `BytesMut`: unlike `BufMut::writer`, every
+/// write is one inlined `extend_from_slice`, which matters because
+/// `serde_json` writes a value in many small pieces.
+struct Append<'a>(&'a mut BytesMut);
+
+impl std::io::Write for Append<'_> {
+    #[inline]
+    fn write(&mut self, src: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(src);
+        Ok(src.len())
+    }
+
+    #[inline]
+    fn write_all(&mut self, src: &[u8]) -> std::io::Result<()> {
+        self.0.extend_from_slice(src);
+        Ok(())
+    }
+
+    #[inline]
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// serde_json's compact format, noting whether a raw fragment (`RawValue`,
+/// the only way compact output can hold a raw CR or LF) brought a line break.
+struct LineBreakAware<'a>(&'a mut bool);
+
+impl serde_json::ser::Formatter for LineBreakAware<'_> {
+    #[inline]
+    fn write_raw_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        if fragment.bytes().any(|b| b == b'\n' || b == b'\r') {
+            *self.0 = true;
+        }
+        writer.write_all(fragment.as_bytes())
+    }
 }
 
 /// Ends the event: the blank line that makes a client dispatch it.
@@ -119,6 +167,22 @@ mod tests {
         let mut buf = BytesMut::new();
         json_data(&mut buf, &raw).unwrap();
         assert_eq!(&buf[..], b"data: {\ndata: \"a\": 1\ndata: }\n");
+    }
+
+    #[test]
+    fn nested_raw_line_break_is_reframed_and_escaped_ones_are_not() {
+        #[derive(serde::Serialize)]
+        struct S<'a> {
+            a: &'a serde_json::value::RawValue,
+            b: &'a str,
+        }
+        let raw = serde_json::value::RawValue::from_string("{\r\n}".into()).unwrap();
+        let mut buf = BytesMut::new();
+        json_data(&mut buf, &S { a: &raw, b: "x\ny" }).unwrap();
+        assert_eq!(&buf[..], b"data: {\"a\":{\ndata: },\"b\":\"x\\ny\"}\n");
+        let mut buf = BytesMut::new();
+        json_data(&mut buf, &serde_json::json!({"k": "a\nb\r"})).unwrap();
+        assert_eq!(&buf[..], b"data: {\"k\":\"a\\nb\\r\"}\n");
     }
 
     #[test]

@@ -7,6 +7,9 @@ use bytes::{Bytes, BytesMut};
 
 use crate::encode;
 
+/// Room reserved by an event's first field; larger events grow as needed.
+const INITIAL_CAPACITY: usize = 64;
+
 /// One server-sent event, built field by field and encoded as it is built.
 ///
 /// Fields are written to the wire format the moment they are set, so sending
@@ -55,7 +58,7 @@ impl Event {
     /// ```
     #[must_use]
     pub fn data(mut self, text: impl AsRef<str>) -> Self {
-        encode::text_lines(&mut self.buf, b"data", text.as_ref());
+        encode::text_lines(self.buf_mut(), b"data", text.as_ref());
         self
     }
 
@@ -73,7 +76,7 @@ impl Event {
     /// # }
     /// ```
     pub fn json<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Result<Self, EventError> {
-        encode::json_data(&mut self.buf, value).map_err(EventError::Json)?;
+        encode::json_data(self.buf_mut(), value).map_err(EventError::Json)?;
         Ok(self)
     }
 
@@ -85,7 +88,7 @@ impl Event {
     pub fn event(mut self, name: impl AsRef<str>) -> Result<Self, EventError> {
         let name = name.as_ref();
         check(Field::Event, name, b"\r\n")?;
-        encode::field(&mut self.buf, b"event", name.as_bytes());
+        encode::field(self.buf_mut(), b"event", name.as_bytes());
         Ok(self)
     }
 
@@ -98,7 +101,7 @@ impl Event {
     pub fn id(mut self, id: impl AsRef<str>) -> Result<Self, EventError> {
         let id = id.as_ref();
         check(Field::Id, id, b"\r\n\0")?;
-        encode::field(&mut self.buf, b"id", id.as_bytes());
+        encode::field(self.buf_mut(), b"id", id.as_bytes());
         Ok(self)
     }
 
@@ -107,7 +110,7 @@ impl Event {
     #[must_use]
     pub fn retry(mut self, after: Duration) -> Self {
         let millis = u64::try_from(after.as_millis()).unwrap_or(u64::MAX);
-        encode::field(&mut self.buf, b"retry", millis.to_string().as_bytes());
+        encode::field(self.buf_mut(), b"retry", millis.to_string().as_bytes());
         self
     }
 
@@ -120,7 +123,7 @@ impl Event {
     /// ```
     #[must_use]
     pub fn comment(mut self, text: impl AsRef<str>) -> Self {
-        encode::text_lines(&mut self.buf, b"", text.as_ref());
+        encode::text_lines(self.buf_mut(), b"", text.as_ref());
         self
     }
 
@@ -130,6 +133,16 @@ impl Event {
     pub fn encode(mut self) -> EncodedEvent {
         encode::end(&mut self.buf);
         EncodedEvent(self.buf.freeze())
+    }
+
+    /// The buffer to write a field into. The first field allocates room
+    /// for a typical small event at once, instead of growing the buffer
+    /// field by field (three allocations for event + id + data).
+    fn buf_mut(&mut self) -> &mut BytesMut {
+        if self.buf.capacity() == 0 {
+            self.buf.reserve(INITIAL_CAPACITY);
+        }
+        &mut self.buf
     }
 
     /// The fields written so far, without the terminating blank line.

@@ -63,11 +63,7 @@ enum Server {
 }
 
 /// Starts a server on its own thread; returns its address and handle.
-fn start(
-    which: Server,
-    half_closed_detection: bool,
-    ended: mpsc::Sender<Instant>,
-) -> Running {
+fn start(which: Server, half_closed_detection: bool, ended: mpsc::Sender<Instant>) -> Running {
     let (tx, rx) = mpsc::channel();
     let thread = std::thread::spawn(move || {
         actix_rt::System::new().block_on(async move {
@@ -284,6 +280,12 @@ fn main() {
         }
     }
     println!("graceful stop with {HELD_STREAMS} open streams (actix shutdown_timeout 10 s)");
-    println!("  sse-runtime (sse_runtime::stop): {}", graceful_stop(Server::Ours));
-    println!("  actix-web-lab (handle.stop(true)): {}", graceful_stop(Server::Lab));
+    println!(
+        "  sse-runtime (sse_runtime::stop): {}",
+        graceful_stop(Server::Ours)
+    );
+    println!(
+        "  actix-web-lab (handle.stop(true)): {}",
+        graceful_stop(Server::Lab)
+    );
 }

@@ -679,5 +679,9 @@ async fn demo_binary_lists_every_route_and_serves_them() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(exited.success(), "{exited:?}");
-    assert!(signalled.elapsed() < Duration::from_secs(5), "{:?}", signalled.elapsed());
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        signalled.elapsed()
+    );
 }

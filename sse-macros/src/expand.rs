@@ -68,15 +68,7 @@ pub(crate) fn service_factory(
 /// user's `App::new().service(..)` does not add a second, misleading error.
 pub(crate) fn fallback_factory(item: &ItemImpl, krate: &syn::Path) -> TokenStream {
     let self_ty = &item.self_ty;
-    let (impl_generics, _, where_clause) = item.generics.split_for_impl();
-    quote! {
-        const _: () = {
-            use #krate::__private as __sse;
-            impl #impl_generics __sse::actix_web::dev::HttpServiceFactory for #self_ty #where_clause {
-                fn register(self, _: &mut __sse::actix_web::dev::AppService) {}
-            }
-        };
-    }
+    noop_factory(quote!(#self_ty), &item.generics, krate)
 }
 
 /// `#[controller]` put on a struct, enum or union: the same do-nothing
@@ -89,11 +81,16 @@ pub(crate) fn fallback_for_type(item: &TokenStream, krate: &syn::Path) -> TokenS
         Ok(syn::Item::Union(u)) => (u.ident, u.generics),
         _ => return TokenStream::new(),
     };
-    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let (_, ty_generics, _) = generics.split_for_impl();
+    noop_factory(quote!(#ident #ty_generics), &generics, krate)
+}
+
+fn noop_factory(self_ty: TokenStream, generics: &syn::Generics, krate: &syn::Path) -> TokenStream {
+    let (impl_generics, _, where_clause) = generics.split_for_impl();
     quote! {
         const _: () = {
             use #krate::__private as __sse;
-            impl #impl_generics __sse::actix_web::dev::HttpServiceFactory for #ident #ty_generics #where_clause {
+            impl #impl_generics __sse::actix_web::dev::HttpServiceFactory for #self_ty #where_clause {
                 fn register(self, _: &mut __sse::actix_web::dev::AppService) {}
             }
         };

@@ -3,11 +3,12 @@
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use tokio::sync::Notify;
+
+use crate::in_flight::InFlight;
 
 type Callback = Box<dyn FnOnce() + Send + 'static>;
 
@@ -87,8 +88,7 @@ impl CleanUp {
     /// });
     /// ```
     pub fn add_async(&self, work: impl Future<Output = ()> + Send + 'static) {
-        let pending = AsyncCleanup::start();
-        self.add(move || pending.spawn(work));
+        self.add(move || spawn_async_cleanup(work));
     }
 
     /// Whether the connection has ended.
@@ -167,39 +167,30 @@ impl fmt::Debug for CleanUp {
     }
 }
 
-/// Async clean-up work registered but not finished yet, process-wide.
-static PENDING_ASYNC: AtomicUsize = AtomicUsize::new(0);
-static ASYNC_DONE: Notify = Notify::const_new();
+/// Async clean-up work started but not finished, process-wide. Counted from
+/// the moment it starts (when its connection ends), so a server stop waits
+/// for the work of the connections it ended, not for work still registered
+/// on connections elsewhere.
+pub(crate) static ASYNC_CLEANUPS: InFlight = InFlight::new();
 
-/// A slot in [`PENDING_ASYNC`], held from registration until the work ends
-/// (or is dropped unstarted), so that a stop can wait for it.
-struct AsyncCleanup;
-
-impl AsyncCleanup {
-    fn start() -> Self {
-        PENDING_ASYNC.fetch_add(1, Ordering::AcqRel);
-        AsyncCleanup
-    }
-
-    fn spawn(self, work: impl Future<Output = ()> + Send + 'static) {
-        match cleanup_runtime() {
-            Some(runtime) => {
-                runtime.spawn(async move {
-                    let _slot = self;
-                    work.await;
-                });
-            }
-            None => tracing::error!("no runtime for async SSE clean-up; it was dropped"),
+fn spawn_async_cleanup(work: impl Future<Output = ()> + Send + 'static) {
+    let Some(runtime) = cleanup_runtime() else {
+        tracing::error!("no runtime for async SSE clean-up; it was dropped");
+        return;
+    };
+    /// Leaves [`ASYNC_CLEANUPS`] however the work ends (done, or dropped).
+    struct Slot;
+    impl Drop for Slot {
+        fn drop(&mut self) {
+            ASYNC_CLEANUPS.leave();
         }
     }
-}
-
-impl Drop for AsyncCleanup {
-    fn drop(&mut self) {
-        if PENDING_ASYNC.fetch_sub(1, Ordering::AcqRel) == 1 {
-            ASYNC_DONE.notify_waiters();
-        }
-    }
+    ASYNC_CLEANUPS.enter();
+    let slot = Slot;
+    runtime.spawn(async move {
+        let _slot = slot;
+        work.await;
+    });
 }
 
 /// A small runtime on its own thread for async clean-up: a worker's runtime
@@ -220,19 +211,6 @@ fn cleanup_runtime() -> Option<&'static tokio::runtime::Handle> {
             Some(handle)
         })
         .as_ref()
-}
-
-/// Completes when no async clean-up work is pending.
-pub(crate) async fn async_cleanups_done() {
-    loop {
-        let done = ASYNC_DONE.notified();
-        tokio::pin!(done);
-        done.as_mut().enable();
-        if PENDING_ASYNC.load(Ordering::Acquire) == 0 {
-            return;
-        }
-        done.await;
-    }
 }
 
 /// Runs the connection's [`CleanUp`] when dropped: owned by whatever

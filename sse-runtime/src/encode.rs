@@ -129,6 +129,12 @@ impl serde_json::ser::Formatter for LineBreakAware<'_> {
     }
 }
 
+/// Writes a `retry:` line in whole milliseconds.
+pub(crate) fn retry(buf: &mut BytesMut, after: std::time::Duration) {
+    let millis = u64::try_from(after.as_millis()).unwrap_or(u64::MAX);
+    field(buf, b"retry", millis.to_string().as_bytes());
+}
+
 /// Ends the event: the blank line that makes a client dispatch it.
 pub(crate) fn end(buf: &mut BytesMut) {
     buf.put_u8(b'\n');

@@ -109,8 +109,7 @@ impl Event {
     /// whole milliseconds).
     #[must_use]
     pub fn retry(mut self, after: Duration) -> Self {
-        let millis = u64::try_from(after.as_millis()).unwrap_or(u64::MAX);
-        encode::field(self.buf_mut(), b"retry", millis.to_string().as_bytes());
+        encode::retry(self.buf_mut(), after);
         self
     }
 

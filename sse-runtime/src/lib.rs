@@ -29,6 +29,7 @@
 mod cleanup;
 mod encode;
 mod event;
+mod in_flight;
 mod item;
 mod lifecycle;
 mod response;

@@ -9,12 +9,14 @@
 //! stop each other's streams.
 
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use tokio::sync::Notify;
+
+use crate::in_flight::InFlight;
 
 /// How long [`stop`] waits for streams and async clean-ups before it lets
 /// actix stop anyway.
@@ -26,8 +28,7 @@ pub(crate) struct Streams {
     closing: AtomicBool,
     /// Woken once when closing starts; every open body waits on it.
     close: Arc<Notify>,
-    open: AtomicUsize,
-    drained: Notify,
+    open: InFlight,
 }
 
 impl Streams {
@@ -52,7 +53,7 @@ impl Streams {
 
     /// Registers an opening stream; the ticket's drop unregisters it.
     pub(crate) fn open(self: &Arc<Self>) -> StreamTicket {
-        self.open.fetch_add(1, Ordering::AcqRel);
+        self.open.enter();
         let mut closed = Box::pin(self.close.clone().notified_owned());
         // Registered now, not at first poll, so a stop that begins between
         // here and the first poll still reaches this stream.
@@ -66,18 +67,6 @@ impl Streams {
     fn begin_close(&self) {
         self.closing.store(true, Ordering::Release);
         self.close.notify_waiters();
-    }
-
-    async fn drained(&self) {
-        loop {
-            let drained = self.drained.notified();
-            tokio::pin!(drained);
-            drained.as_mut().enable();
-            if self.open.load(Ordering::Acquire) == 0 {
-                return;
-            }
-            drained.await;
-        }
     }
 }
 
@@ -97,9 +86,7 @@ impl StreamTicket {
 
 impl Drop for StreamTicket {
     fn drop(&mut self) {
-        if self.streams.open.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.streams.drained.notify_waiters();
-        }
+        self.streams.open.leave();
     }
 }
 
@@ -132,8 +119,8 @@ pub async fn close_streams() {
     let streams = Streams::current();
     streams.begin_close();
     let _ = tokio::time::timeout(DRAIN_LIMIT, async {
-        streams.drained().await;
-        crate::cleanup::async_cleanups_done().await;
+        streams.open.idle().await;
+        crate::cleanup::ASYNC_CLEANUPS.idle().await;
     })
     .await;
 }

@@ -42,7 +42,8 @@ const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
 /// `retry:` sent when the server stops, for routes without a `retry` option.
 const SHUTDOWN_RETRY: Duration = Duration::from_secs(1);
 
-/// Per-route settings, filled in by `#[sse(...)]`.
+/// Per-route settings, filled in by `#[sse(...)]`, which also owns their
+/// defaults (so they are stated once, in `sse-macros/src/route.rs`).
 #[derive(Debug, Clone, Copy)]
 pub struct RouteConfig {
     /// Comment sent after this much silence; `None` disables keep-alive.
@@ -54,22 +55,6 @@ pub struct RouteConfig {
     pub max_duration: Option<Duration>,
     /// The stream is closed after this long without an event.
     pub idle_timeout: Option<Duration>,
-}
-
-impl RouteConfig {
-    /// Defaults: keep-alive every 15 seconds, no retry hint.
-    pub const DEFAULT: RouteConfig = RouteConfig {
-        keep_alive: Some(Duration::from_secs(15)),
-        retry: None,
-        max_duration: None,
-        idle_timeout: None,
-    };
-}
-
-impl Default for RouteConfig {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
 }
 
 /// What the driver decided before streaming.
@@ -207,7 +192,7 @@ where
     let guard = CleanupGuard(cleanup);
     let mut buf = BytesMut::new();
     if let Some(retry) = config.retry {
-        retry_field(&mut buf, retry);
+        encode::retry(&mut buf, retry);
         encode::end(&mut buf);
     }
     let shared = Rc::new(RefCell::new(Shared {
@@ -414,11 +399,6 @@ impl Drop for SseBody {
 /// The last event of a stream ended by a server stop: when to reconnect.
 fn shutdown_event(buf: &mut BytesMut, retry: Duration) {
     encode::text_lines(buf, b"", "server shutting down");
-    retry_field(buf, retry);
+    encode::retry(buf, retry);
     encode::end(buf);
-}
-
-fn retry_field(buf: &mut BytesMut, retry: Duration) {
-    let millis = u64::try_from(retry.as_millis()).unwrap_or(u64::MAX);
-    encode::field(buf, b"retry", millis.to_string().as_bytes());
 }

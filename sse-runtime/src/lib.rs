@@ -46,7 +46,6 @@ pub use cleanup::CleanUp;
 pub use event::{EncodedEvent, Event, EventError, Field};
 pub use item::IntoEvent;
 pub use lifecycle::{close_streams, serve, stop};
-pub use response::SseBody;
 pub use sse_macros::{controller, sse};
 
 /// The README's examples, compiled and run as doc tests.

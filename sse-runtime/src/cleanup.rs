@@ -1,5 +1,6 @@
 //! [`CleanUp`]: callbacks that run once when an SSE connection ends.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -137,6 +138,18 @@ impl CleanUp {
         }
     }
 
+    /// [`run`](Self::run), then `done` once the callbacks have run and
+    /// every async clean-up they started has finished (at once if there was
+    /// none): the end of the connection's clean-up, for its latency metric.
+    pub(crate) fn run_observed(&self, done: impl FnOnce() + Send + 'static) {
+        let group = Arc::new(Done(Mutex::new(Some(Box::new(done)))));
+        // Async clean-ups started by these callbacks take a share of the
+        // group; `done` runs when the last share is dropped.
+        let outer = RUN_GROUP.with(|g| g.replace(Some(group.clone())));
+        self.run();
+        RUN_GROUP.with(|g| g.replace(outer));
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Callback>> {
         // A poisoned lock only means a panic elsewhere while holding it; the
         // Vec is still consistent.
@@ -167,6 +180,24 @@ impl fmt::Debug for CleanUp {
     }
 }
 
+thread_local! {
+    /// The [`CleanUp::run_observed`] under way on this thread, if any.
+    static RUN_GROUP: RefCell<Option<Arc<Done>>> = const { RefCell::new(None) };
+}
+
+/// Calls its function when dropped, i.e. when the last share of an observed
+/// run (the run itself, and each async clean-up it started) is gone.
+struct Done(Mutex<Option<Callback>>);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        let done = self.0.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if let Some(done) = done.take() {
+            call(done);
+        }
+    }
+}
+
 /// Async clean-up work started but not finished, process-wide. Counted from
 /// the moment it starts (when its connection ends), so a server stop waits
 /// for the work of the connections it ended, not for work still registered
@@ -187,9 +218,11 @@ fn spawn_async_cleanup(work: impl Future<Output = ()> + Send + 'static) {
     }
     ASYNC_CLEANUPS.enter();
     let slot = Slot;
+    let group = RUN_GROUP.with(|g| g.borrow().clone());
     runtime.spawn(async move {
         let _slot = slot;
         work.await;
+        drop(group);
     });
 }
 
@@ -245,6 +278,40 @@ mod tests {
         drop(CleanupGuard(cleanup.clone()));
         cleanup.run();
         assert_eq!(*log.lock().unwrap(), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn observed_run_waits_for_async_work() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let cleanup = CleanUp::new();
+        let (release, gate) = tokio::sync::oneshot::channel::<()>();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let o = order.clone();
+        cleanup.add_async(async move {
+            let _ = gate.await;
+            o.lock().unwrap().push("async");
+        });
+        let o = order.clone();
+        cleanup.run_observed(move || {
+            o.lock().unwrap().push("done");
+            tx.send(()).unwrap();
+        });
+        assert!(rx.try_recv().is_err(), "done before the async work");
+        release.send(()).unwrap();
+        rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+        assert_eq!(*order.lock().unwrap(), vec!["async", "done"]);
+    }
+
+    #[test]
+    fn observed_run_without_async_work_is_done_at_once() {
+        let done = Arc::new(AtomicUsize::new(0));
+        let cleanup = CleanUp::new();
+        cleanup.add(|| {});
+        let d = done.clone();
+        cleanup.run_observed(move || {
+            d.fetch_add(1, Ordering::SeqCst);
+        });
+        assert_eq!(done.load(Ordering::SeqCst), 1);
     }
 
     #[test]

@@ -174,6 +174,15 @@ pub(crate) fn shutdown_frame(buf: &mut BytesMut, retry_after: Duration) {
     end(buf);
 }
 
+/// The whole stream of a request shed by a connection limit: a comment
+/// saying why, and when to come back. A 200 stream that ends this way makes
+/// `EventSource` reconnect after the delay; a non-200 would make it give up.
+pub(crate) fn busy_frame(buf: &mut BytesMut, retry_after: Duration) {
+    text_lines(buf, b"", "server busy, reconnect later");
+    retry(buf, retry_after);
+    end(buf);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,6 +250,10 @@ mod tests {
         assert_eq!(
             framed(|buf| shutdown_frame(buf, Duration::from_secs(1))),
             ": server shutting down\nretry: 1000\n\n"
+        );
+        assert_eq!(
+            framed(|buf| busy_frame(buf, Duration::from_millis(4321))),
+            ": server busy, reconnect later\nretry: 4321\n\n"
         );
     }
 

@@ -34,6 +34,7 @@
 //! | --- | --- |
 //! | `parser` | `sse_runtime::parse`: the WHATWG `text/event-stream` parser, for writing clients (a reconnecting consumer, a proxy, a load generator) |
 //! | `testing` | `sse_runtime::test`: in-process test helpers that call a service and read its events, for testing servers; implies `parser`. Usually a dev-dependency feature |
+//! | `metrics` | `sse_runtime::metrics`: stream counts, bytes, shed requests and clean-up latency through the `metrics` facade, for streams under an [`SseEdge`] |
 //!
 //! ```toml
 //! [dev-dependencies]
@@ -48,12 +49,19 @@
 //! at the repository root.
 
 mod cleanup;
+mod edge;
 mod encode;
 mod event;
 mod in_flight;
 mod item;
 mod lifecycle;
+mod limits;
+#[cfg(feature = "metrics")]
+pub mod metrics;
+#[cfg(not(feature = "metrics"))]
+mod metrics;
 mod response;
+mod trace;
 
 #[cfg(feature = "parser")]
 pub mod parse;
@@ -64,9 +72,11 @@ pub mod test;
 pub mod __private;
 
 pub use cleanup::CleanUp;
+pub use edge::{SseEdge, SseEdgeService};
 pub use event::{EncodedEvent, Event, EventError, Field};
 pub use item::IntoEvent;
 pub use lifecycle::{close_streams, serve, stop};
+pub use limits::{Limits, Shed};
 pub use sse_macros::{controller, sse};
 
 /// The README's examples, compiled and run as doc tests.

@@ -17,6 +17,7 @@ use tokio::time::{sleep_until, Instant, Sleep};
 use super::driver::{Driver, Panicked, Shared};
 use super::RouteConfig;
 use crate::cleanup::CleanupGuard;
+use crate::edge::{EndReason, Watch};
 use crate::encode;
 use crate::lifecycle::{StreamTicket, Streams};
 
@@ -59,6 +60,10 @@ pub struct SseBody {
     shutdown_retry: Duration,
     ticket: Option<StreamTicket>,
     cleanup: Option<CleanupGuard>,
+    /// Under an `SseEdge`: the stream's span, counts and place under the caps.
+    watch: Option<Watch>,
+    /// Why the stream is ending, once the body has decided it is.
+    ended: Option<EndReason>,
 }
 
 impl SseBody {
@@ -69,6 +74,7 @@ impl SseBody {
         driver: Option<Driver>,
         config: &RouteConfig,
         cleanup: CleanupGuard,
+        watch: Option<Watch>,
     ) -> SseBody {
         SseBody {
             shared,
@@ -79,20 +85,32 @@ impl SseBody {
             shutdown_retry: config.retry.unwrap_or(SHUTDOWN_RETRY),
             ticket: Some(Streams::current().open()),
             cleanup: Some(cleanup),
+            watch,
+            ended: None,
         }
     }
 
     fn finish(&mut self) {
+        let noticed = std::time::Instant::now();
         // The stream (and whatever it holds) goes first, then the callbacks,
         // and only then does a server stop waiting on this stream go on.
         self.driver = None;
-        self.cleanup = None;
+        match self.watch.take() {
+            Some(watch) => {
+                // Decided by the body, or else actix dropped it: the
+                // connection is gone.
+                let reason = self.ended.unwrap_or(EndReason::ClientLeft);
+                watch.close(reason, noticed, self.cleanup.take());
+            }
+            None => self.cleanup = None,
+        }
         self.ticket = None;
     }
 
-    /// Stops the stream and queues `last` as its final bytes.
-    fn end_with(&mut self, last: impl FnOnce(&mut BytesMut)) {
+    /// Stops the stream for `reason` and queues `last` as its final bytes.
+    fn end_with(&mut self, reason: EndReason, last: impl FnOnce(&mut BytesMut)) {
         self.driver = None;
+        self.ended = Some(reason);
         last(&mut self.shared.borrow_mut().buf);
     }
 }
@@ -111,31 +129,60 @@ impl MessageBody for SseBody {
         let this = self.get_mut();
         if this.driver.is_some() && this.ticket.as_mut().is_some_and(|t| t.poll_closing(cx)) {
             let retry = this.shutdown_retry;
-            this.end_with(|buf| encode::shutdown_frame(buf, retry));
+            this.end_with(EndReason::Stopped, |buf| {
+                encode::shutdown_frame(buf, retry);
+            });
         }
         if let Some(driver) = this.driver.as_mut() {
-            match driver.poll(cx) {
-                Poll::Ready(Ok(())) => this.driver = None,
+            let polled = match this.watch.as_ref() {
+                Some(watch) => watch.span().in_scope(|| driver.poll(cx)),
+                None => driver.poll(cx),
+            };
+            match polled {
+                Poll::Ready(Ok(())) => {
+                    this.driver = None;
+                    let failed = this.shared.borrow().failed;
+                    this.ended = Some(if failed {
+                        EndReason::Error
+                    } else {
+                        EndReason::Finished
+                    });
+                }
                 Poll::Ready(Err(Panicked)) => {
-                    this.end_with(|buf| encode::error_event(buf, &"internal error"));
+                    this.end_with(EndReason::Error, |buf| {
+                        encode::error_event(buf, &"internal error");
+                    });
                 }
                 Poll::Pending => {}
             }
         }
         let chunk = {
             let mut shared = this.shared.borrow_mut();
-            (!shared.buf.is_empty()).then(|| shared.buf.split().freeze())
+            let events = std::mem::take(&mut shared.events);
+            (!shared.buf.is_empty()).then(|| (events, shared.buf.split().freeze()))
         };
-        if let Some(chunk) = chunk {
+        if let Some((events, chunk)) = chunk {
             for timer in [&mut this.keep_alive, &mut this.idle].into_iter().flatten() {
                 timer.reset();
             }
+            if let Some(watch) = this.watch.as_mut() {
+                watch.sent(events, chunk.len());
+            }
             return Poll::Ready(Some(Ok(chunk)));
         }
-        if this.driver.is_none()
-            || Timer::poll_fired(&mut this.deadline, cx)
-            || Timer::poll_fired(&mut this.idle, cx)
-        {
+        if this.driver.is_none() {
+            this.finish();
+            return Poll::Ready(None);
+        }
+        let timed_out = if Timer::poll_fired(&mut this.deadline, cx) {
+            Some(EndReason::MaxDuration)
+        } else if Timer::poll_fired(&mut this.idle, cx) {
+            Some(EndReason::IdleTimeout)
+        } else {
+            None
+        };
+        if timed_out.is_some() {
+            this.ended = timed_out;
             this.finish();
             return Poll::Ready(None);
         }
@@ -143,7 +190,11 @@ impl MessageBody for SseBody {
             if let Some(keep_alive) = this.keep_alive.as_mut() {
                 keep_alive.reset();
             }
-            return Poll::Ready(Some(Ok(encode::keep_alive())));
+            let frame = encode::keep_alive();
+            if let Some(watch) = this.watch.as_mut() {
+                watch.keep_alive(frame.len());
+            }
+            return Poll::Ready(Some(Ok(frame)));
         }
         Poll::Pending
     }

@@ -32,6 +32,10 @@ pub(super) enum Start {
 pub(super) struct Shared {
     pub(super) buf: BytesMut,
     pub(super) start: Start,
+    /// Events encoded into `buf` since the body last took it.
+    pub(super) events: u64,
+    /// An item ended the stream with an error event.
+    pub(super) failed: bool,
 }
 
 impl Shared {
@@ -40,6 +44,8 @@ impl Shared {
         Rc::new(RefCell::new(Shared {
             buf,
             start: Start::Undecided,
+            events: 0,
+            failed: false,
         }))
     }
 }
@@ -67,7 +73,9 @@ impl Sink {
         while let Some(item) = stream.next().await {
             let full = {
                 let mut shared = self.shared.borrow_mut();
+                shared.events += 1;
                 if encoder.encode(item, &mut shared.buf) == Flow::End {
+                    shared.failed = true;
                     return;
                 }
                 shared.buf.len() >= HIGH_WATER

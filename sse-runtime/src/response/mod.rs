@@ -27,6 +27,7 @@ pub use body::SseBody;
 pub use driver::Sink;
 
 use crate::cleanup::{CleanUp, CleanupGuard};
+use crate::edge::{self, Admission};
 use crate::encode;
 use driver::{Driver, Panicked, Shared, Start};
 
@@ -59,6 +60,13 @@ where
     // Owns the cleanup from here on: a refusal, a panic, or actix dropping
     // this future all run it.
     let guard = CleanupGuard(cleanup);
+    // Under an `SseEdge`: the caps decide before the route's method runs.
+    let pending = match edge::admit() {
+        Admission::Unobserved => None,
+        Admission::Open(pending) => Some(pending),
+        Admission::Reconnect(retry) => return Ok(shed_stream(retry, guard)),
+        Admission::Refuse(error) => return Err(error.into()),
+    };
     let mut buf = BytesMut::new();
     if let Some(retry) = config.retry {
         encode::retry_hint(&mut buf, retry);
@@ -66,6 +74,7 @@ where
     let shared = Shared::new(buf);
     let mut driver = Driver::start(route, &shared);
     let finished = std::future::poll_fn(|cx| {
+        let _entered = pending.as_ref().map(|p| p.span().enter());
         let finished = match driver.poll(cx) {
             Poll::Ready(Ok(())) => true,
             Poll::Ready(Err(Panicked)) => {
@@ -88,7 +97,24 @@ where
         return Err(error);
     }
     let driver = (!finished).then_some(driver);
-    Ok(sse_response(SseBody::new(shared, driver, &config, guard)))
+    let watch = pending.map(edge::Pending::open);
+    Ok(sse_response(SseBody::new(
+        shared, driver, &config, guard, watch,
+    )))
+}
+
+/// The answer to a request shed by a cap, for a client that would give up
+/// on an HTTP error: a stream that only says when to come back.
+fn shed_stream(retry: Duration, guard: CleanupGuard) -> HttpResponse<SseBody> {
+    let mut buf = BytesMut::new();
+    encode::busy_frame(&mut buf, retry);
+    let config = RouteConfig {
+        keep_alive: None,
+        retry: None,
+        max_duration: None,
+        idle_timeout: None,
+    };
+    sse_response(SseBody::new(Shared::new(buf), None, &config, guard, None))
 }
 
 fn sse_response<B: MessageBody + 'static>(body: B) -> HttpResponse<B> {

@@ -1,25 +1,31 @@
 //! [`SseEdge`]: the middleware that lets a server's SSE streams be capped
 //! ([`Limits`]), traced (`trace.rs`) and measured (`metrics.rs`).
 //!
-//! The generated route hands `respond` no request, so the middleware keeps
-//! the request in a task-local for as long as actix polls the handler
-//! under it; `respond` looks there once, before the route's method runs
-//! ([`admit`]). Requests that are not SSE never look, and a server without
-//! the middleware pays nothing.
+//! The generated route hands `respond` no request, so the middleware takes
+//! what admission needs from the request (the route pattern, the path, the
+//! peer, two headers) and keeps it in a task-local for as long as actix
+//! polls the handler under it; `respond` looks there once, before the
+//! route's method runs ([`admit`]). It cannot keep the request itself:
+//! actix's router needs to be its only owner while it routes. A server
+//! without the middleware pays nothing.
 
 use std::future::{ready, Ready};
+use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::HttpRequest;
+use actix_web::http::header::HeaderValue;
+use actix_web::http::Uri;
 use tokio::task::futures::TaskLocalFuture;
 use tracing::Span;
 
 use crate::cleanup::CleanupGuard;
-use crate::limits::{Counters, Limits, Permit, ShedError, Verdict};
+use crate::limits::{
+    accepts_event_stream, Counters, Limits, Permit, ShedError, Verdict, FORWARDED_FOR,
+};
 use crate::metrics::{self, StreamMetrics};
 use crate::trace::{self, Place, Sent};
 
@@ -49,8 +55,10 @@ const UNMATCHED: &str = "<unmatched>";
 /// }
 /// ```
 ///
-/// Non-SSE routes pass through untouched. CORS middleware (`actix-cors`)
-/// may sit inside or outside it.
+/// Other routes pass through untouched, at the cost of one route lookup
+/// per request; to spare them that, wrap only the SSE controllers, e.g.
+/// `web::scope("").wrap(edge).service(Events)`. CORS middleware
+/// (`actix-cors`) may sit inside or outside it.
 #[derive(Clone, Default)]
 pub struct SseEdge {
     limits: Option<Arc<Counters>>,
@@ -109,10 +117,15 @@ tokio::task_local! {
     static REQUEST: Rc<Context>;
 }
 
-/// What [`admit`] needs: the request (an `Rc` clone, cheap) and the edge.
+/// What [`admit`] needs to know of a request, and the edge it came through.
 pub struct Context {
-    req: HttpRequest,
     edge: SseEdge,
+    route: Option<String>,
+    uri: Uri,
+    peer: Option<SocketAddr>,
+    event_stream: bool,
+    /// `X-Forwarded-For` lines, kept only from a trusted proxy.
+    forwarded: Vec<HeaderValue>,
 }
 
 impl<S, B> Service<ServiceRequest> for SseEdgeService<S>
@@ -126,9 +139,24 @@ where
     actix_web::dev::forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
+        let peer = req.peer_addr();
+        let trusted = self
+            .edge
+            .limits
+            .as_ref()
+            .is_some_and(|counters| peer.is_some_and(|peer| counters.limits.trusts(peer.ip())));
+        let forwarded = if trusted {
+            req.headers().get_all(FORWARDED_FOR).cloned().collect()
+        } else {
+            Vec::new()
+        };
         let context = Rc::new(Context {
-            req: req.request().clone(),
             edge: self.edge.clone(),
+            route: req.match_pattern(),
+            uri: req.uri().clone(),
+            peer,
+            event_stream: accepts_event_stream(req.headers()),
+            forwarded,
         });
         // Some services start their work in `call` itself: cover that too.
         let future = REQUEST.sync_scope(context.clone(), || self.service.call(req));
@@ -159,18 +187,17 @@ pub(crate) fn admit() -> Admission {
 impl Context {
     fn admit(&self) -> Admission {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-        let req = &self.req;
-        let route: Arc<str> = Arc::from(req.match_pattern().as_deref().unwrap_or(UNMATCHED));
-        let peer = req.peer_addr();
+        let route: Arc<str> = Arc::from(self.route.as_deref().unwrap_or(UNMATCHED));
+        let peer = self.peer;
         let counters = self.edge.limits.as_ref();
         let client = match counters {
-            Some(counters) => counters.limits.client_addr(req),
+            Some(counters) => counters.limits.client_addr(peer, &self.forwarded),
             None => peer.map(|p| p.ip()),
         };
         let place = Place {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             route: &route,
-            path: req.path(),
+            path: self.uri.path(),
             peer,
             client,
         };
@@ -180,7 +207,7 @@ impl Context {
                 Ok(held) => permit = Some(held),
                 Err(cap) => {
                     metrics::shed(&route, cap);
-                    return match counters.limits.verdict(cap, req) {
+                    return match counters.limits.verdict(cap, self.event_stream) {
                         Verdict::Reconnect(retry) => {
                             trace::shed(&place, cap, "reconnect");
                             Admission::Reconnect(retry)
@@ -304,7 +331,9 @@ impl Watch {
         );
         self.metrics.closed(reason.as_str());
         if let Some(guard) = cleanup {
-            guard.0.run_observed(move || metrics::cleanup_latency(noticed.elapsed()));
+            guard
+                .0
+                .run_observed(move || metrics::cleanup_latency(noticed.elapsed()));
         }
         drop(self.permit);
     }

@@ -12,14 +12,14 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use actix_web::{HttpResponse, ResponseError};
 
 /// The default base of the reconnection delay given to shed clients.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
@@ -159,21 +159,32 @@ impl Limits {
         self.routes.get(route).copied().or(self.per_route)
     }
 
-    /// The address a request is counted under (see
+    /// Whether `peer` is a proxy whose `X-Forwarded-For` is trusted.
+    pub(crate) fn trusts(&self, peer: IpAddr) -> bool {
+        self.proxies.contains(&canonical(peer))
+    }
+
+    /// The address a request from `peer` is counted under, given its
+    /// `X-Forwarded-For` lines (read only if `peer` is trusted; see
     /// [`trust_forwarded_for`](Self::trust_forwarded_for)).
-    pub(crate) fn client_addr(&self, req: &HttpRequest) -> Option<IpAddr> {
-        let peer = canonical(req.peer_addr()?.ip());
+    pub(crate) fn client_addr(
+        &self,
+        peer: Option<SocketAddr>,
+        forwarded: &[HeaderValue],
+    ) -> Option<IpAddr> {
+        let peer = canonical(peer?.ip());
         if !self.proxies.contains(&peer) {
             return Some(peer);
         }
-        Some(forwarded_for(req, &self.proxies).unwrap_or(peer))
+        Some(forwarded_for(forwarded, &self.proxies).unwrap_or(peer))
     }
 
-    /// The answer to a request that `cap` shed.
-    pub(crate) fn verdict(&self, cap: Cap, req: &HttpRequest) -> Verdict {
+    /// The answer to a request that `cap` shed; `event_stream`: whether it
+    /// accepts `text/event-stream`.
+    pub(crate) fn verdict(&self, cap: Cap, event_stream: bool) -> Verdict {
         let retry = jittered(self.retry_after);
         let reconnect = match self.shed {
-            Shed::Auto => accepts_event_stream(req),
+            Shed::Auto => event_stream,
             Shed::Reconnect => true,
             Shed::Refuse => false,
         };
@@ -188,12 +199,10 @@ impl Limits {
 /// The right-most address of `X-Forwarded-For` that is not a trusted
 /// proxy. `None` if the header is missing or, at the entry that counts,
 /// not an address: the proxy's own address is then used.
-fn forwarded_for(req: &HttpRequest, proxies: &[IpAddr]) -> Option<IpAddr> {
-    let name = HeaderName::from_static("x-forwarded-for");
+fn forwarded_for(forwarded: &[HeaderValue], proxies: &[IpAddr]) -> Option<IpAddr> {
     // Several header lines form one list, in order.
-    let lines: Vec<&str> = req
-        .headers()
-        .get_all(name)
+    let lines: Vec<&str> = forwarded
+        .iter()
         .map(|value| value.to_str().ok())
         .collect::<Option<_>>()?;
     for entry in lines.iter().rev().flat_map(|line| line.rsplit(',')) {
@@ -222,8 +231,12 @@ fn canonical(addr: IpAddr) -> IpAddr {
     }
 }
 
-fn accepts_event_stream(req: &HttpRequest) -> bool {
-    req.headers()
+/// The header trusted proxies name the client in.
+pub(crate) const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
+/// Whether a request asks for `text/event-stream`, as `EventSource` does.
+pub(crate) fn accepts_event_stream(headers: &HeaderMap) -> bool {
+    headers
         .get_all(header::ACCEPT)
         .filter_map(|value| value.to_str().ok())
         .any(|value| value.to_ascii_lowercase().contains("text/event-stream"))
@@ -435,7 +448,6 @@ impl Drop for Permit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actix_web::test::TestRequest;
 
     fn counters(limits: Limits) -> Arc<Counters> {
         Arc::new(Counters::new(limits))
@@ -482,7 +494,11 @@ mod tests {
 
     #[test]
     fn released_keys_are_forgotten() {
-        let c = counters(Limits::new().max_streams_per_client(1).max_streams_per_route(1));
+        let c = counters(
+            Limits::new()
+                .max_streams_per_client(1)
+                .max_streams_per_route(1),
+        );
         let route: Arc<str> = Arc::from("/a");
         drop(c.acquire(&route, Some(ip("10.0.0.1"))).unwrap());
         assert!(lock(&c.clients).is_empty());
@@ -499,18 +515,21 @@ mod tests {
             ClientKey::of(ip("2001:db8:1:2::1")),
             ClientKey::of(ip("2001:db8:1:3::1"))
         );
-        assert_eq!(ClientKey::of(ip("::ffff:10.0.0.1")), ClientKey(ip("10.0.0.1")));
+        assert_eq!(
+            ClientKey::of(ip("::ffff:10.0.0.1")),
+            ClientKey(ip("10.0.0.1"))
+        );
     }
 
     #[test]
     fn forwarded_for_only_from_trusted_proxies() {
         let limits = Limits::new().trust_forwarded_for([ip("10.0.0.5"), ip("10.0.0.6")]);
         let via = |peer: &str, xff: &[&str]| {
-            let mut req = TestRequest::default().peer_addr(format!("{peer}:4000").parse().unwrap());
-            for line in xff {
-                req = req.append_header(("x-forwarded-for", *line));
-            }
-            limits.client_addr(&req.to_http_request())
+            let lines: Vec<HeaderValue> = xff
+                .iter()
+                .map(|l| HeaderValue::from_str(l).unwrap())
+                .collect();
+            limits.client_addr(Some(format!("{peer}:4000").parse().unwrap()), &lines)
         };
         // Through the proxy: the right-most untrusted entry.
         assert_eq!(via("10.0.0.5", &["1.1.1.1, 2.2.2.2"]), Some(ip("2.2.2.2")));
@@ -523,7 +542,10 @@ mod tests {
             Some(ip("2001:db8::7"))
         );
         // Garbage where it counts, or no header: the proxy itself.
-        assert_eq!(via("10.0.0.5", &["1.1.1.1, nonsense"]), Some(ip("10.0.0.5")));
+        assert_eq!(
+            via("10.0.0.5", &["1.1.1.1, nonsense"]),
+            Some(ip("10.0.0.5"))
+        );
         assert_eq!(via("10.0.0.5", &[]), Some(ip("10.0.0.5")));
         // Not through a trusted proxy: the header is ignored.
         assert_eq!(via("3.3.3.3", &["1.1.1.1"]), Some(ip("3.3.3.3")));
@@ -534,22 +556,29 @@ mod tests {
         let base = Duration::from_secs(4);
         for _ in 0..1000 {
             let d = jittered(base);
-            assert!(d >= Duration::from_secs(2) && d < Duration::from_secs(6), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(2) && d < Duration::from_secs(6),
+                "{d:?}"
+            );
         }
     }
 
     #[test]
     fn verdict_by_accept_header() {
         let limits = Limits::new();
-        let browser = TestRequest::default()
-            .insert_header((header::ACCEPT, "text/event-stream"))
-            .to_http_request();
-        let script = TestRequest::default().to_http_request();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("text/html, text/Event-Stream"),
+        );
+        let browser = accepts_event_stream(&headers);
+        let script = accepts_event_stream(&HeaderMap::new());
+        assert!(browser && !script);
         assert!(matches!(
-            limits.verdict(Cap::Server, &browser),
+            limits.verdict(Cap::Server, browser),
             Verdict::Reconnect(_)
         ));
-        match limits.verdict(Cap::Client, &script) {
+        match limits.verdict(Cap::Client, script) {
             Verdict::Refuse(err) => {
                 assert_eq!(err.status_code(), StatusCode::TOO_MANY_REQUESTS);
                 let secs = err.retry_secs();
@@ -559,12 +588,12 @@ mod tests {
         }
         let forced = Limits::new().shed(Shed::Refuse);
         assert!(matches!(
-            forced.verdict(Cap::Route, &browser),
+            forced.verdict(Cap::Route, browser),
             Verdict::Refuse(_)
         ));
         let forced = Limits::new().shed(Shed::Reconnect);
         assert!(matches!(
-            forced.verdict(Cap::Route, &script),
+            forced.verdict(Cap::Route, script),
             Verdict::Reconnect(_)
         ));
     }

@@ -139,7 +139,10 @@ pub fn describe() {
         HUB_LAGGED_SUBSCRIBERS,
         "Times a hub subscriber fell behind and skipped events"
     );
-    describe_counter!(HUB_SKIPPED_EVENTS, "Events that lagging hub subscribers skipped");
+    describe_counter!(
+        HUB_SKIPPED_EVENTS,
+        "Events that lagging hub subscribers skipped"
+    );
     describe_counter!(
         HUB_DROPPED_SUBSCRIBERS,
         "Hub subscribers dropped for being too slow"

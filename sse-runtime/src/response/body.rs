@@ -76,6 +76,7 @@ impl SseBody {
         cleanup: CleanupGuard,
         watch: Option<Watch>,
     ) -> SseBody {
+        let ended = driver.is_none().then(|| finished(&shared));
         SseBody {
             shared,
             driver,
@@ -86,7 +87,7 @@ impl SseBody {
             ticket: Some(Streams::current().open()),
             cleanup: Some(cleanup),
             watch,
-            ended: None,
+            ended,
         }
     }
 
@@ -141,12 +142,7 @@ impl MessageBody for SseBody {
             match polled {
                 Poll::Ready(Ok(())) => {
                     this.driver = None;
-                    let failed = this.shared.borrow().failed;
-                    this.ended = Some(if failed {
-                        EndReason::Error
-                    } else {
-                        EndReason::Finished
-                    });
+                    this.ended = Some(finished(&this.shared));
                 }
                 Poll::Ready(Err(Panicked)) => {
                     this.end_with(EndReason::Error, |buf| {
@@ -197,6 +193,16 @@ impl MessageBody for SseBody {
             return Poll::Ready(Some(Ok(frame)));
         }
         Poll::Pending
+    }
+}
+
+/// Why a stream whose route returned ended: an item ended it with an
+/// error event, or it ran out.
+fn finished(shared: &RefCell<Shared>) -> EndReason {
+    if shared.borrow().failed {
+        EndReason::Error
+    } else {
+        EndReason::Finished
     }
 }
 

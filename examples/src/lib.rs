@@ -42,6 +42,7 @@
 pub mod aim;
 pub mod chat;
 pub mod clock;
+pub mod edge;
 pub mod live;
 mod pace;
 pub mod page;
@@ -53,7 +54,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{dev::Server, web, App, HttpResponse, HttpServer};
+use actix_web::{dev::Server, web, HttpResponse};
 use tokio::task::JoinHandle;
 
 pub use pace::Pace;
@@ -192,25 +193,15 @@ impl Examples {
     /// stream (`h1_allow_half_closed(false)`: an HTTP/1.1 client that
     /// closes its side is gone), and gives open streams one second to end
     /// when stopping. Must be called inside an actix system (e.g. in
-    /// `#[actix_web::main]` or `#[actix_web::test]`).
+    /// `#[actix_web::main]` or `#[actix_web::test]`). It serves plain
+    /// HTTP/1.1 with the demo's CORS policy and caps
+    /// ([`edge::Edge::default`]); [`edge::serve`] takes other settings.
     pub fn serve(
         &self,
         addr: impl ToSocketAddrs,
         workers: usize,
     ) -> io::Result<(Server, SocketAddr)> {
-        let examples = self.clone();
-        let server = HttpServer::new(move || {
-            let examples = examples.clone();
-            App::new().configure(move |cfg| examples.configure(cfg))
-        })
-        .workers(workers)
-        .h1_allow_half_closed(false)
-        .shutdown_timeout(1)
-        .bind(addr)?;
-        let addr = server.addrs().first().copied().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::AddrNotAvailable, "no address to listen on")
-        })?;
-        Ok((server.run(), addr))
+        edge::serve(self, addr, workers, edge::Edge::default())
     }
 }
 

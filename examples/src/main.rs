@@ -2,38 +2,64 @@
 //!
 //! ```text
 //! cargo run -p sse-examples --release [-- --addr 127.0.0.1:8080] [--pace 1s]
+//!     [--tls [--cert FILE --key FILE] | --h2c]
 //! ```
 //!
 //! `--addr` (or `DEMO_ADDR`) sets the listening address, port 0 picks a free
 //! port; `--pace` (or `DEMO_PACE`) sets how long one of the examples'
 //! seconds lasts, e.g. `100ms` to watch everything at ten times the speed.
-//! The first line printed is `sse-examples demo listening on http://ADDR`.
+//! `--tls` serves HTTPS with HTTP/2 (a self-signed certificate made at
+//! start, or `--cert`/`--key`), `--h2c` HTTP/2 without TLS for a proxy in
+//! front. `/metrics` serves Prometheus metrics; pages on
+//! `http://localhost:*` and `http://127.0.0.1:*` may open its streams
+//! (with credentials). The first line printed is
+//! `sse-examples demo listening on http://ADDR` (`https://` with `--tls`).
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use sse_examples::edge::{self, Edge, Transport};
 use sse_examples::{listing, parse_duration, Config, Examples, Pace};
 
 const USAGE: &str = "\
-usage: demo [--addr ADDR] [--pace DURATION]
+usage: demo [--addr ADDR] [--pace DURATION] [--tls [--cert FILE --key FILE] | --h2c]
 
   --addr ADDR        listen on ADDR (default 127.0.0.1:8080, env DEMO_ADDR);
                      port 0 picks a free port
   --pace DURATION    how long one second of the examples lasts (default 1s,
                      env DEMO_PACE), e.g. 100ms
+  --tls              HTTPS with HTTP/2 (ALPN h2, HTTP/1.1 as fallback), with
+                     a self-signed certificate for localhost and 127.0.0.1
+                     made at start (its PEM is written next to the log)
+  --cert FILE        with --tls: the certificate chain (PEM) to use instead
+  --key FILE         with --tls: its private key (PEM)
+  --h2c              plain-text HTTP/1.1 and HTTP/2 with prior knowledge,
+                     for a proxy in front (browsers never use h2c)
   -h, --help         this help
 
-Set RUST_LOG=debug for more log output.";
+Serves Prometheus metrics at /metrics. Set RUST_LOG=debug for more log
+output.";
+
+/// How the demo listens, as asked on the command line.
+enum Listen {
+    Http1,
+    H2c,
+    Tls { files: Option<(PathBuf, PathBuf)> },
+}
 
 struct Options {
     addr: SocketAddr,
     pace: Pace,
+    listen: Listen,
 }
 
 fn parse_options() -> Result<Options, String> {
     let mut addr = std::env::var("DEMO_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
     let mut pace = std::env::var("DEMO_PACE").ok();
+    let (mut tls, mut h2c) = (false, false);
+    let (mut cert, mut key) = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -49,6 +75,10 @@ fn parse_options() -> Result<Options, String> {
         match name.as_str() {
             "--addr" => addr = value("--addr")?,
             "--pace" => pace = Some(value("--pace")?),
+            "--tls" => tls = true,
+            "--h2c" => h2c = true,
+            "--cert" => cert = Some(PathBuf::from(value("--cert")?)),
+            "--key" => key = Some(PathBuf::from(value("--key")?)),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument `{other}`")),
         }
@@ -60,7 +90,46 @@ fn parse_options() -> Result<Options, String> {
         Some(pace) => Pace::new(parse_duration(&pace)?),
         None => Pace::REAL,
     };
-    Ok(Options { addr, pace })
+    let listen = match (tls, h2c, cert, key) {
+        (true, true, ..) => return Err("choose one of --tls and --h2c".to_owned()),
+        (false, _, Some(_), _) | (false, _, _, Some(_)) => {
+            return Err("--cert and --key go with --tls".to_owned())
+        }
+        (true, false, Some(cert), Some(key)) => Listen::Tls {
+            files: Some((cert, key)),
+        },
+        (true, false, None, None) => Listen::Tls { files: None },
+        (true, false, ..) => return Err("--cert and --key go together".to_owned()),
+        (false, true, None, None) => Listen::H2c,
+        (false, false, None, None) => Listen::Http1,
+    };
+    Ok(Options { addr, pace, listen })
+}
+
+/// The transport for `listen`, and a note on the certificate for the user.
+fn transport(listen: Listen) -> Result<(Transport, Option<String>), String> {
+    match listen {
+        Listen::Http1 => Ok((Transport::Http1, None)),
+        Listen::H2c => Ok((Transport::H2c, None)),
+        Listen::Tls {
+            files: Some((cert, key)),
+        } => {
+            let config = edge::load_tls(&cert, &key).map_err(|err| err.to_string())?;
+            Ok((Transport::Tls(Box::new(config)), None))
+        }
+        Listen::Tls { files: None } => {
+            let (config, pem) = edge::self_signed().map_err(|err| err.to_string())?;
+            let path = std::env::temp_dir().join(format!("sse-demo-{}.pem", std::process::id()));
+            std::fs::write(&path, pem)
+                .map_err(|err| format!("cannot write {}: {err}", path.display()))?;
+            let note = format!(
+                "self-signed certificate for localhost and 127.0.0.1 in {0}\n\
+                 (curl --cacert {0} ..., or accept the browser's warning once)",
+                path.display()
+            );
+            Ok((Transport::Tls(Box::new(config)), Some(note)))
+        }
+    }
 }
 
 fn log_level() -> tracing::Level {
@@ -95,8 +164,31 @@ async fn main() -> ExitCode {
         pace: options.pace,
         ..Config::demo()
     });
+    let scheme = match options.listen {
+        Listen::Tls { .. } => "https",
+        Listen::Http1 | Listen::H2c => "http",
+    };
+    let (transport, certificate) = match transport(options.listen) {
+        Ok(transport) => transport,
+        Err(message) => {
+            eprintln!("demo: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let metrics = match edge::install_metrics() {
+        Ok(handle) => handle,
+        Err(message) => {
+            eprintln!("demo: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let edge = Edge {
+        transport,
+        metrics: Some(metrics),
+        ..Edge::default()
+    };
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
-    let (server, addr) = match examples.serve(options.addr, workers) {
+    let (server, addr) = match edge::serve(&examples, options.addr, workers, edge) {
         Ok(bound) => bound,
         Err(err) => {
             eprintln!("demo: cannot listen on {}: {err}", options.addr);
@@ -105,7 +197,11 @@ async fn main() -> ExitCode {
     };
     let mut stdout = std::io::stdout().lock();
     // The first line is read by tests to find the port.
-    let _ = write!(stdout, "{}", listing(&format!("http://{addr}")));
+    let _ = write!(stdout, "{}", listing(&format!("{scheme}://{addr}")));
+    let _ = writeln!(stdout, "\nPrometheus metrics: {scheme}://{addr}/metrics");
+    if let Some(note) = certificate {
+        let _ = writeln!(stdout, "{note}");
+    }
     if options.pace != Pace::REAL {
         let _ = writeln!(
             stdout,

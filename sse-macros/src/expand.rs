@@ -50,7 +50,10 @@ pub(crate) fn service_factory(
         const _: () = {
             use #krate::__private as __sse;
             #[allow(unused_imports)]
-            use __sse::{PlainItemsKind as _, ResultItemsKind as _};
+            use __sse::{
+                BadPlainItemsKind as _, BadResultItemsKind as _, NotAStreamKind as _,
+                PlainItemsKind as _, ResultItemsKind as _,
+            };
 
             #[automatically_derived]
             impl #impl_generics __sse::actix_web::dev::HttpServiceFactory for #self_ty #where_clause {
@@ -164,9 +167,9 @@ fn sse_body(route: &RouteMethod, call: &TokenStream, takes_cleanup: bool) -> Tok
     };
     // Each check is spanned at the user's tokens it is about: the stream
     // type (not a stream), the error type of `Result<_, E>` (not a
-    // `ResponseError`), the item type (not an event). The probe and
-    // `Sink::stream` share the item span: a bad item fails both on the same
-    // predicate at the same span, which rustc reports once.
+    // `ResponseError`), the item type (not an event). Each mistake fails one
+    // obligation only (see `__private::Probe`): rustc does not reliably merge
+    // repeated errors.
     let reject = quote_spanned! {spans.error=>
         __sse::reject(__sink, error)
     };
@@ -183,8 +186,7 @@ fn sse_body(route: &RouteMethod, call: &TokenStream, takes_cleanup: bool) -> Tok
         __sse::expect_stream(__stream)
     };
     let items = quote_spanned! {spans.item=>
-        let __items = (&__sse::Probe(&__stream)).__sse_items();
-        __sink.stream(__stream, __items).await
+        (&&&&__sse::Probe::of(&__stream)).__sse_stream(__sink, __stream).await
     };
     let checks = quote! {
         let __stream = #expect_stream;

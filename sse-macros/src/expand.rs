@@ -67,6 +67,17 @@ pub(crate) fn service_factory(
     }
 }
 
+/// Lets the bare `#[sse(__in_controller)]` markers resolve whether or not
+/// the user imported `sse`: a glob import loses to the user's own `use`
+/// (which so stays used), and stands in where there is none. Without it,
+/// `#[sse]` alone of the route attributes would need an import.
+pub(crate) fn sse_in_scope(krate: &syn::Path) -> TokenStream {
+    quote! {
+        #[allow(unused_imports)]
+        use #krate::__private::attrs::*;
+    }
+}
+
 /// When the controller has errors: a registration that does nothing, so the
 /// user's `App::new().service(..)` does not add a second, misleading error.
 pub(crate) fn fallback_factory(item: &ItemImpl, krate: &syn::Path) -> TokenStream {
@@ -122,7 +133,11 @@ fn route_registration(route: &RouteMethod) -> TokenStream {
     }
     let method = &route.method;
     let call = match sig.receiver {
-        Receiver::Ref => quote!(__this.#method(#(#call_args),*)),
+        // A path, not method-call syntax: `__this.register()` would find
+        // `HttpServiceFactory::register` (by value) before the user's
+        // `register(&self)`, and `__this.clone()` would clone the `Arc`.
+        // `Self::` looks at inherent methods first.
+        Receiver::Ref => quote!(Self::#method(&*__this, #(#call_args),*)),
         Receiver::None => quote!(Self::#method(#(#call_args),*)),
     };
     let call = if sig.is_async {

@@ -140,6 +140,12 @@ pub trait NotAStreamKind<S>: Sized {
 
 impl<S> NotAStreamKind<S> for Probe<S> {}
 
+/// `#[sse]` by its bare name, glob-imported next to a controller that uses
+/// it so that it resolves without a `use`, like the other route attributes.
+pub mod attrs {
+    pub use sse_macros::sse;
+}
+
 /// The error of a `Result<impl Stream, E>` route: refuses the request.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` can't be the error of an `#[sse]` method",

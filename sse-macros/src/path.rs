@@ -209,7 +209,7 @@ mod tests {
         ("files/*", "an unnamed tail, which matches nothing"),
         (
             "{a.b}",
-            "a name actix takes but `web::Path` fields can't have",
+            "a `.` in a name, which a `web::Path` struct field matches only when renamed",
         ),
     ];
 

@@ -30,7 +30,7 @@ pub(crate) fn string(expr: &Expr) -> Option<&LitStr> {
 }
 
 /// `key = value` with a plain identifier as the key.
-pub(crate) fn key_value(expr: &Expr) -> Option<(&syn::Ident, &Expr)> {
+fn key_value(expr: &Expr) -> Option<(&syn::Ident, &Expr)> {
     let Expr::Assign(assign) = expr else {
         return None;
     };
@@ -102,7 +102,7 @@ pub(crate) fn apply_options<T>(
 }
 
 // An empty table belongs to a route attribute other than `#[sse]`, hence
-// the pointer to `#[sse]` in both messages.
+// the pointer to `#[sse]`.
 fn unknown_option<T>(attr: &str, key: &str, table: &[Opt<T>]) -> String {
     if table.is_empty() {
         format!("unknown option `{key}` for `#[{attr}]`, which takes only a path (options are for `#[sse]` routes)")

@@ -1,0 +1,234 @@
+//! The browser edge over real sockets (HTTP/1.1 on 127.0.0.1): caps with a
+//! trusted proxy's `X-Forwarded-For`, the CORS recipe of the README, and
+//! the metrics and log lines of a stream.
+
+mod edge_util;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use actix_cors::Cors;
+use actix_web::App;
+use edge_util::{body_within, next_chunk, serve, within, Transport, STEP};
+use futures_util::stream::{self, Stream, StreamExt};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use reqwest::header;
+use sse_runtime::{controller, sse, Limits, SseEdge};
+
+struct Routes;
+
+#[controller("x")]
+impl Routes {
+    #[sse("endless")]
+    fn endless(&self) -> impl Stream<Item = &'static str> {
+        stream::once(async { "open" }).chain(stream::pending())
+    }
+
+    #[sse("three")]
+    fn three(&self) -> impl Stream<Item = &'static str> {
+        stream::iter(["1", "2", "3"])
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .connect_timeout(STEP)
+        .build()
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn caps_behind_a_trusted_proxy() {
+    let server = serve(Transport::Http1, || {
+        let limits = Limits::new()
+            .max_streams_per_client(2)
+            .trust_forwarded_for(["127.0.0.1".parse().unwrap()]);
+        App::new()
+            .wrap(SseEdge::new().limits(limits))
+            .service(Routes)
+    });
+    let client = client();
+    let open = |who: &'static str| {
+        client
+            .get(server.url("/x/endless"))
+            .header("x-forwarded-for", who)
+            .header(header::ACCEPT, "text/event-stream")
+            .send()
+    };
+    let mut first = within(STEP, "first", open("192.0.2.1")).await.unwrap();
+    let mut second = within(STEP, "second", open("192.0.2.1")).await.unwrap();
+    assert!(next_chunk(&mut first).await.unwrap().contains("open"));
+    assert!(next_chunk(&mut second).await.unwrap().contains("open"));
+
+    // The browser-like third gets a stream that says when to come back.
+    let third = within(STEP, "third", open("192.0.2.1")).await.unwrap();
+    assert_eq!(third.status(), 200);
+    let body = body_within(third, STEP).await;
+    assert!(
+        body.starts_with(": server busy, reconnect later\nretry: "),
+        "{body:?}"
+    );
+    // A script gets 429 and Retry-After.
+    let script = client
+        .get(server.url("/x/endless"))
+        .header("x-forwarded-for", "192.0.2.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.status(), 429);
+    assert!(script.headers().contains_key(header::RETRY_AFTER));
+    // Another client behind the same proxy is not affected.
+    let mut other = within(STEP, "other", open("192.0.2.2")).await.unwrap();
+    assert!(next_chunk(&mut other).await.unwrap().contains("open"));
+
+    // A client leaving frees its place at once.
+    drop(first);
+    let deadline = Instant::now() + STEP;
+    loop {
+        let mut again = within(STEP, "again", open("192.0.2.1")).await.unwrap();
+        if next_chunk(&mut again).await.unwrap().contains("open") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the place was never freed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.stop().await;
+}
+
+/// The README's CORS recipe, for one known front end.
+fn cors() -> Cors {
+    Cors::default()
+        .allowed_origin("http://app.example")
+        .allowed_methods(["GET"])
+        .allowed_header("last-event-id")
+        .supports_credentials()
+        .max_age(3600)
+}
+
+#[actix_web::test]
+async fn cors_recipe_over_a_socket() {
+    let server = serve(Transport::Http1, || App::new().wrap(cors()).service(Routes));
+    let client = client();
+
+    let preflight = client
+        .request(reqwest::Method::OPTIONS, server.url("/x/three"))
+        .header(header::ORIGIN, "http://app.example")
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET")
+        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "last-event-id")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 200);
+    let h = preflight.headers();
+    assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], "http://app.example");
+    assert_eq!(h[header::ACCESS_CONTROL_ALLOW_CREDENTIALS], "true");
+    assert!(h[header::ACCESS_CONTROL_ALLOW_HEADERS]
+        .to_str()
+        .unwrap()
+        .contains("last-event-id"));
+
+    let stream = client
+        .get(server.url("/x/three"))
+        .header(header::ORIGIN, "http://app.example")
+        .header("last-event-id", "41")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert_eq!(
+        stream.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "http://app.example"
+    );
+    assert_eq!(stream.headers()[header::CONTENT_TYPE], "text/event-stream");
+    assert_eq!(
+        body_within(stream, STEP).await,
+        "data: 1\n\ndata: 2\n\ndata: 3\n\n"
+    );
+
+    let elsewhere = client
+        .get(server.url("/x/three"))
+        .header(header::ORIGIN, "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(!elsewhere
+        .headers()
+        .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+    server.stop().await;
+}
+
+/// Everything the global fmt subscriber wrote.
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Log {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The process-wide recorder and subscriber: the server runs on worker
+/// threads of its own, so nothing thread-local would see it.
+fn observe() -> &'static (PrometheusHandle, Log) {
+    static GLOBAL: OnceLock<(PrometheusHandle, Log)> = OnceLock::new();
+    GLOBAL.get_or_init(|| {
+        let log = Log::default();
+        let writer = log.clone();
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .init();
+        let handle = PrometheusBuilder::new().install_recorder().unwrap();
+        (handle, log)
+    })
+}
+
+#[actix_web::test]
+async fn metrics_and_log_lines_over_a_socket() {
+    let (metrics, log) = observe();
+    let server = serve(Transport::Http1, || {
+        App::new().wrap(SseEdge::new()).service(Routes)
+    });
+    let response = client().get(server.url("/x/three")).send().await.unwrap();
+    assert_eq!(
+        body_within(response, STEP).await.matches("data:").count(),
+        3
+    );
+
+    let deadline = Instant::now() + STEP;
+    let closed = loop {
+        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        // Other tests of this binary log too: pick this route's line.
+        if let Some(line) = text
+            .lines()
+            .find(|l| l.contains("SSE stream closed") && l.contains("route=\"/x/three\""))
+        {
+            break line.to_owned();
+        }
+        assert!(Instant::now() < deadline, "no close line in:\n{text}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert!(closed.contains("route=\"/x/three\""), "{closed}");
+    assert!(closed.contains("peer=127.0.0.1:"), "{closed}");
+    assert!(closed.contains("reason=\"finished\""), "{closed}");
+    assert!(closed.contains("events=3"), "{closed}");
+
+    let rendered = metrics.render();
+    for line in [
+        "sse_streams_opened_total{route=\"/x/three\"} 1",
+        "sse_streams_closed_total{route=\"/x/three\",reason=\"finished\"} 1",
+        "sse_sent_events_total{route=\"/x/three\"} 3",
+        "sse_streams_open{route=\"/x/three\"} 0",
+    ] {
+        assert!(rendered.contains(line), "no `{line}` in:\n{rendered}");
+    }
+    server.stop().await;
+}

@@ -24,7 +24,10 @@
 //! }
 //! ```
 //!
-//! See the crate README for routes, items, options and [`CleanUp`].
+//! See the crate README for routes, items, options and [`CleanUp`], and
+//! for serving browsers in production: CORS, HTTP/2 and TLS, connection
+//! caps ([`Limits`]), metrics and tracing, the last three through the
+//! [`SseEdge`] middleware.
 //!
 //! # Cargo features
 //!

@@ -5,8 +5,6 @@
 //! `closed()` completes, `CleanUp` works in any parameter position, and the
 //! stream itself is dropped when the connection ends.
 
-mod common;
-
 use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
@@ -17,9 +15,9 @@ use futures_util::stream::{self, Stream, StreamExt};
 use sse_runtime::{controller, sse, CleanUp};
 use tokio::time::sleep;
 
-use common::{
-    body, get, lossy, raw_get, read_until, serve, wait_until, DropGuard, Flag, Log, TestServer,
-    STEP,
+use sse_test_support::fetch::{body, get, read_until};
+use sse_test_support::{
+    call_service, lossy, serve, wait_until, DropGuard, Flag, Log, RawRequest, TestServer, STEP,
 };
 
 /// What the routes report to the test.
@@ -319,8 +317,11 @@ async fn callbacks_run_when_a_reqwest_client_disconnects() {
 #[actix_web::test]
 async fn callbacks_run_when_a_tcp_client_closes_the_connection() {
     let (server, probe) = start();
-    let mut response = raw_get(server.addr, "/cleanup/infinite", &[]).await;
-    assert_eq!(response.status, 200);
+    let mut response = RawRequest::get("/cleanup/infinite")
+        .send(server.addr())
+        .await
+        .expect("response head");
+    assert_eq!(response.status(), 200);
     let first = response
         .next_chunk_within(STEP)
         .await
@@ -442,7 +443,7 @@ async fn cleanup_in_process() {
     expect_log(&probe, &["first", "second", "third"]).await;
 
     // Refused before streaming: done by the time the response is there.
-    let response = common::call_service(&app, get("/cleanup/refused")).await;
+    let response = call_service(&app, get("/cleanup/refused")).await;
     assert_eq!(response.status(), 401);
     assert_eq!(
         probe.log.entries().last().map(String::as_str),

@@ -5,8 +5,6 @@
 //! routes next to `#[sse]` ones (including an end-to-end publish → receive
 //! over one path), and actix's 404/405 for everything else.
 
-mod common;
-
 use std::future::{ready, Ready};
 use std::time::Duration;
 
@@ -17,7 +15,8 @@ use serde::Deserialize;
 use sse_runtime::{controller, sse};
 use tokio::sync::broadcast;
 
-use common::{body, client, get, lossy, read_until, send, serve, text, STEP};
+use sse_test_support::fetch::{body, client, get, read_until, send, text};
+use sse_test_support::{call_service, lossy, read_body, serve, STEP};
 
 // ---------------------------------------------------------------------------
 // Extractors
@@ -468,7 +467,7 @@ async fn methods_and_defaults_in_process() {
     let status = |request: test::TestRequest| {
         let app = &app;
         async move {
-            common::call_service(app, request.to_request())
+            call_service(app, request.to_request())
                 .await
                 .status()
                 .as_u16()
@@ -489,7 +488,7 @@ async fn methods_and_defaults_in_process() {
         status(test::TestRequest::patch().uri("/items/1").set_payload("x")).await,
         200
     );
-    let response = common::call_service(
+    let response = call_service(
         &app,
         test::TestRequest::put()
             .uri("/items/2")
@@ -497,7 +496,7 @@ async fn methods_and_defaults_in_process() {
             .to_request(),
     )
     .await;
-    let bytes = common::within(STEP, "body", test::read_body(response)).await;
+    let bytes = read_body(response).await;
     assert_eq!(&bytes[..], b"put 2 body");
 }
 
@@ -553,7 +552,7 @@ async fn post_publishes_to_get_stream_in_process() {
     .unwrap()
     .expect_event_stream()
     .unwrap();
-    let response = common::call_service(
+    let response = call_service(
         &app,
         test::TestRequest::post()
             .uri("/chat/room")

@@ -12,10 +12,11 @@
 //! * [`within`] and [`wait_until`]: bounded waits, so that a broken test
 //!   fails with a message instead of hanging;
 //! * [`call_service`] / [`read_body`]: bounded in-process calls;
-//! * [`fetch`] (feature `reqwest`): bounded helpers around reqwest;
+//! * `fetch` (feature `reqwest`): bounded helpers around reqwest;
 //! * probes ([`Log`], [`Flag`], [`Counter`], [`Gauge`], [`DropGuard`]) that
 //!   routes fill in and tests read, and byte-string helpers ([`lossy`],
-//!   [`count`], [`contains`]).
+//!   [`count`], [`contains`]);
+//! * [`ChildGuard`]: a child process killed and reaped when dropped.
 //!
 //! `sse_runtime::test` (the runtime's `testing` feature) is the user-facing
 //! way to test a service in-process, without a socket; this crate is the
@@ -46,6 +47,7 @@ mod events;
 pub mod fetch;
 mod in_process;
 mod probe;
+mod process;
 mod raw;
 mod server;
 mod text;
@@ -54,6 +56,7 @@ mod wait;
 pub use events::EventReader;
 pub use in_process::{call_service, read_body};
 pub use probe::{Counter, DropGuard, Flag, Gauge, Live, Log};
+pub use process::ChildGuard;
 pub use raw::{BodyStats, Chunk, RawConnection, RawRequest, RawResponse};
 pub use server::{serve, AppFactory, ServerOptions, Stop, TestServer};
 pub use text::{contains, count, lossy};

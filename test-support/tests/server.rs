@@ -5,10 +5,13 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use actix_web::body::BoxBody;
 use actix_web::{web, App};
 use futures_util::stream::{self, Stream, StreamExt};
 use sse_runtime::{controller, sse};
-use sse_test_support::{lossy, serve, within, RawRequest, ServerOptions, Stop, TestServer, STEP};
+use sse_test_support::{
+    lossy, serve, within, AppFactory, RawRequest, ServerOptions, Stop, TestServer, STEP,
+};
 
 struct Forever;
 
@@ -26,15 +29,7 @@ impl Forever {
     }
 }
 
-fn app() -> App<
-    impl actix_web::dev::ServiceFactory<
-        actix_web::dev::ServiceRequest,
-        Config = (),
-        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-> {
+fn app() -> App<impl AppFactory<BoxBody>> {
     App::new()
         .service(Forever)
         .route("/echo", web::get().to(echo_last_event_id))

@@ -5,16 +5,18 @@
 //! `closed()` completes, `CleanUp` works in any parameter position, and the
 //! stream itself is dropped when the connection ends.
 
+mod fixtures;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
-use actix_web::http::StatusCode;
-use actix_web::{test, web, App, HttpRequest, ResponseError};
+use actix_web::{test, web, App, HttpRequest};
 use futures_util::stream::{self, Stream, StreamExt};
 use sse_runtime::{controller, sse, CleanUp};
 use tokio::time::sleep;
 
+use fixtures::Denied;
 use sse_test_support::fetch::{body, get, read_until};
 use sse_test_support::{
     call_service, lossy, serve, wait_until, DropGuard, Flag, Log, RawRequest, TestServer, STEP,
@@ -50,21 +52,6 @@ struct Broken;
 impl fmt::Display for Broken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("broken")
-    }
-}
-
-#[derive(Debug)]
-struct Denied;
-
-impl fmt::Display for Denied {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("denied")
-    }
-}
-
-impl ResponseError for Denied {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::UNAUTHORIZED
     }
 }
 

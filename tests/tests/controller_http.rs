@@ -275,18 +275,20 @@ async fn keep_alive_comments_at_the_configured_pace() {
     server.stop().await;
 }
 
+/// Nothing arrives for `duration`, and the stream stays open.
+async fn assert_silent_and_open(response: &mut RawResponse, duration: Duration) {
+    let received = response.body_for(duration).await.expect("body");
+    assert!(received.is_empty(), "{:?}", lossy(&received));
+    assert!(!response.is_ended());
+}
+
 #[actix_web::test]
 async fn default_keep_alive_is_quiet_in_a_short_test() {
     let server = serve(|| App::new().service(Http));
     let mut response = raw_get(&server, "/http/idle_default", &[]).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.header("content-type"), Some("text/event-stream"));
-    let received = response
-        .body_for(Duration::from_millis(400))
-        .await
-        .expect("body");
-    assert!(received.is_empty(), "{:?}", lossy(&received));
-    assert!(!response.is_ended());
+    assert_silent_and_open(&mut response, Duration::from_millis(400)).await;
     drop(response);
     server.stop().await;
 }
@@ -301,12 +303,7 @@ async fn keep_alive_false_sends_nothing_on_an_idle_stream() {
         head_latency < Duration::from_millis(300),
         "the head of an idle stream took {head_latency:?}"
     );
-    let received = response
-        .body_for(Duration::from_millis(500))
-        .await
-        .expect("body");
-    assert!(received.is_empty(), "{:?}", lossy(&received));
-    assert!(!response.is_ended());
+    assert_silent_and_open(&mut response, Duration::from_millis(500)).await;
     drop(response);
     server.stop().await;
 }

@@ -124,23 +124,15 @@ impl Extract {
     }
 }
 
-fn extract_app() -> App<
-    impl actix_web::dev::ServiceFactory<
-        actix_web::dev::ServiceRequest,
-        Config = (),
-        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-> {
-    App::new()
-        .app_data(web::Data::new(AppName("my app".to_owned())))
-        .service(Extract)
+/// The extractor routes with their application state.
+fn extract_app(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::Data::new(AppName("my app".to_owned())))
+        .service(Extract);
 }
 
 #[actix_web::test]
 async fn extractors_over_loopback() {
-    let server = serve(extract_app);
+    let server = serve(|| App::new().configure(extract_app));
     let fetch = |path: &'static str, headers: &'static [(&'static str, &'static str)]| {
         let url = server.url(path);
         async move {
@@ -207,7 +199,7 @@ async fn extractors_over_loopback() {
 
 #[actix_web::test]
 async fn failing_extractors_answer_their_error_and_no_stream() {
-    let server = serve(extract_app);
+    let server = serve(|| App::new().configure(extract_app));
     let cases: &[(&str, u16, Option<&str>)] = &[
         // The custom extractor's own error.
         ("/ex/key", 403, Some("missing api key")),
@@ -242,7 +234,7 @@ async fn failing_extractors_answer_their_error_and_no_stream() {
 async fn extractors_in_process() {
     use sse_runtime::test::{all_events, call};
 
-    let app = test::init_service(extract_app()).await;
+    let app = test::init_service(App::new().configure(extract_app)).await;
     let events = all_events(
         &app,
         test::TestRequest::get()

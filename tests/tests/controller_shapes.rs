@@ -4,6 +4,8 @@
 //! response), `async fn` and `fn`, `&self` and no receiver, and streams that
 //! borrow from the controller.
 
+mod fixtures;
+
 use std::fmt;
 use std::pin::Pin;
 use std::time::Duration;
@@ -13,28 +15,13 @@ use actix_web::{test, web, App, HttpRequest, HttpResponse, ResponseError};
 use futures_util::stream::{self, BoxStream, LocalBoxStream, Stream, StreamExt};
 use sse_runtime::{controller, sse};
 
+use fixtures::Denied;
 use sse_test_support::fetch::{body, client, get, send, text};
 use sse_test_support::{call_service, lossy, read_body, serve, STEP};
 
 struct Shapes {
     words: Vec<String>,
     prefix: String,
-}
-
-/// Refusal with the default `ResponseError` body (its `Display`).
-#[derive(Debug)]
-struct Denied;
-
-impl fmt::Display for Denied {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("denied")
-    }
-}
-
-impl ResponseError for Denied {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::UNAUTHORIZED
-    }
 }
 
 /// Refusal with a custom response (status, header and JSON body).

@@ -1,5 +1,6 @@
 //! The request side: what to send, and the connection it is sent on.
 
+use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -30,7 +31,7 @@ const DEFAULT_READ_SIZE: usize = 16 * 1024;
 ///     .header("Last-Event-ID", "41");
 /// # let _ = request;
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RawRequest {
     method: String,
     target: String,
@@ -39,6 +40,18 @@ pub struct RawRequest {
     read_size: usize,
     recv_buffer: Option<u32>,
     timeout: Duration,
+}
+
+impl fmt::Debug for RawRequest {
+    // Readable in a failing test's message: the body as text, not numbers.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawRequest")
+            .field("method", &self.method)
+            .field("target", &self.target)
+            .field("headers", &self.headers)
+            .field("body", &lossy(&self.body))
+            .finish_non_exhaustive()
+    }
 }
 
 impl RawRequest {

@@ -1,15 +1,17 @@
 //! One client connection: the socket and its read buffer, with the times
 //! and counts that the response reports.
 
+use std::fmt;
 use std::io;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::text::lossy;
+
 /// A connected socket and the bytes received but not consumed yet:
 /// `buf[pos..end]`.
-#[derive(Debug)]
 pub(crate) struct Wire {
     stream: TcpStream,
     buf: Vec<u8>,
@@ -25,6 +27,17 @@ pub(crate) struct Wire {
     pub(crate) first_byte_at: Option<Instant>,
     /// When the last read that returned data completed.
     pub(crate) last_read_at: Instant,
+}
+
+impl fmt::Debug for Wire {
+    // The buffer is mostly stale bytes: show what is pending instead.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wire")
+            .field("peer", &self.stream.peer_addr().ok())
+            .field("pending", &lossy(self.pending()))
+            .field("reads", &self.reads)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Wire {

@@ -75,7 +75,7 @@ where
     let addr = server.addrs()[0];
     let server = server.run();
     let handle = server.handle();
-    actix_rt::spawn(server);
+    actix_web::rt::spawn(server);
     Server {
         addr,
         cert_pem,

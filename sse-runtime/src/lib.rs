@@ -26,13 +26,19 @@
 //!
 //! See the crate README for routes, items, options and [`CleanUp`].
 
+mod cancel;
 mod cleanup;
+mod connection;
 mod encode;
 mod event;
 mod in_flight;
 mod item;
 mod lifecycle;
 mod response;
+mod server;
+mod settings;
+mod socket;
+mod watchdog;
 
 #[cfg(feature = "client")]
 pub mod parse;
@@ -47,6 +53,8 @@ pub use event::{EncodedEvent, Event, EventError, Field};
 pub use item::IntoEvent;
 pub use lifecycle::{close_streams, serve, stop};
 pub use response::SseBody;
+pub use server::SseServerExt;
+pub use settings::SseSettings;
 pub use sse_macros::{controller, sse};
 
 /// The README's examples, compiled and run as doc tests.

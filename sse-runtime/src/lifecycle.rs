@@ -64,9 +64,36 @@ impl Streams {
         }
     }
 
+    /// What a watchdog waits on to learn that the server is stopping.
+    pub(crate) fn stop_signal(self: &Arc<Self>) -> StopSignal {
+        StopSignal(self.clone())
+    }
+
     fn begin_close(&self) {
         self.closing.store(true, Ordering::Release);
         self.close.notify_waiters();
+    }
+}
+
+/// Learns that the server's streams are being closed.
+#[derive(Clone)]
+pub(crate) struct StopSignal(Arc<Streams>);
+
+impl StopSignal {
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.0.closing.load(Ordering::Acquire)
+    }
+
+    /// Completes once closing has begun (at once if it already has).
+    pub(crate) async fn wait(&self) {
+        let notified = self.0.close.notified();
+        tokio::pin!(notified);
+        // Registered before the check, so a `begin_close` in between still
+        // wakes us.
+        notified.as_mut().enable();
+        if !self.is_stopping() {
+            notified.await;
+        }
     }
 }
 

@@ -11,7 +11,7 @@
 //! The chunks are printed raw, like the guide's `utf8.decoder` loop; a
 //! chunk may hold several events or part of one. To get parsed events
 //! (`event`, `id`, `data`), feed the chunks to
-//! `sse_runtime::parse::EventStreamParser` (feature `client`).
+//! `sse_runtime::parse::EventStreamParser` (feature `parser`).
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {

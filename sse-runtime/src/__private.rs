@@ -2,7 +2,8 @@
 //! change in any release.
 
 pub use crate::cleanup::CleanUp;
-pub use crate::response::{respond, ItemEncoder, PlainItems, ResultItems, RouteConfig, Sink};
+pub use crate::item::encoders::{Flow, ItemEncoder, PlainItems, ResultItems};
+pub use crate::response::{respond, RouteConfig, Sink, SseBody};
 pub use actix_web;
 pub use std;
 

@@ -1,7 +1,8 @@
 //! The wire encoder: SSE lines written straight into a [`BytesMut`].
 //!
-//! Everything that reaches the socket goes through these few functions, so
-//! the framing rules live in one place:
+//! Every byte that reaches the socket is framed by these few functions
+//! (events, the opening `retry:` hint, keep-alive comments, the final error
+//! event, the shutdown frame), so the framing rules live in one place:
 //!
 //! * free text (`data`, comments) is split on CRLF, CR and LF, exactly the
 //!   line terminators the WHATWG parser recognises, so a browser reads back
@@ -11,7 +12,10 @@
 //! * every value is written after `": "`, so a value that itself starts with
 //!   a space keeps it (the parser strips exactly one).
 
-use bytes::{BufMut, BytesMut};
+use std::fmt::Display;
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
 
 /// Writes `text` as one `<name>: <line>` per line (`name` empty = comment).
 ///
@@ -130,7 +134,7 @@ impl serde_json::ser::Formatter for LineBreakAware<'_> {
 }
 
 /// Writes a `retry:` line in whole milliseconds.
-pub(crate) fn retry(buf: &mut BytesMut, after: std::time::Duration) {
+pub(crate) fn retry(buf: &mut BytesMut, after: Duration) {
     let millis = u64::try_from(after.as_millis()).unwrap_or(u64::MAX);
     field(buf, b"retry", millis.to_string().as_bytes());
 }
@@ -138,6 +142,36 @@ pub(crate) fn retry(buf: &mut BytesMut, after: std::time::Duration) {
 /// Ends the event: the blank line that makes a client dispatch it.
 pub(crate) fn end(buf: &mut BytesMut) {
     buf.put_u8(b'\n');
+}
+
+/// The comment sent after a stretch of silence. A whole frame on its own
+/// (comment, blank line) and static, so a keep-alive never allocates.
+pub(crate) fn keep_alive() -> Bytes {
+    Bytes::from_static(b": keep-alive\n\n")
+}
+
+/// The `retry:` hint that opens a stream: a frame without data, so a client
+/// dispatches nothing but keeps the delay for its next reconnection.
+pub(crate) fn retry_hint(buf: &mut BytesMut, after: Duration) {
+    retry(buf, after);
+    end(buf);
+}
+
+/// The final event of a stream that an item (or a panic) ended: named
+/// `error`, with the message as its data, split like any other text so a
+/// multi-line message cannot forge fields.
+pub(crate) fn error_event(buf: &mut BytesMut, message: &dyn Display) {
+    field(buf, b"event", b"error");
+    text_lines(buf, b"data", &message.to_string());
+    end(buf);
+}
+
+/// The last frame of a stream ended by a server stop: a comment saying why,
+/// and when to reconnect (to the next instance).
+pub(crate) fn shutdown_frame(buf: &mut BytesMut, retry_after: Duration) {
+    text_lines(buf, b"", "server shutting down");
+    retry(buf, retry_after);
+    end(buf);
 }
 
 #[cfg(test)]
@@ -189,6 +223,33 @@ mod tests {
         let mut buf = BytesMut::new();
         json_data(&mut buf, &serde_json::json!({"k": "a\nb\r"})).unwrap();
         assert_eq!(&buf[..], b"data: {\"k\":\"a\\nb\\r\"}\n");
+    }
+
+    fn framed(write: impl FnOnce(&mut BytesMut)) -> String {
+        let mut buf = BytesMut::new();
+        write(&mut buf);
+        String::from_utf8(buf.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn control_frames() {
+        assert_eq!(&keep_alive()[..], b": keep-alive\n\n");
+        assert_eq!(
+            framed(|buf| retry_hint(buf, Duration::from_millis(2500))),
+            "retry: 2500\n\n"
+        );
+        assert_eq!(
+            framed(|buf| shutdown_frame(buf, Duration::from_secs(1))),
+            ": server shutting down\nretry: 1000\n\n"
+        );
+    }
+
+    #[test]
+    fn error_event_splits_its_message() {
+        assert_eq!(
+            framed(|buf| error_event(buf, &"no\r\nmore")),
+            "event: error\ndata: no\ndata: more\n\n"
+        );
     }
 
     #[test]

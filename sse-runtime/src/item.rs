@@ -1,4 +1,5 @@
-//! How a stream item becomes an event: [`IntoEvent`].
+//! How a stream item becomes an event: [`IntoEvent`], and (in `encoders`)
+//! how a route's stream of items is encoded with it.
 
 use std::fmt;
 
@@ -7,6 +8,8 @@ use serde::ser::{self, Impossible, Serialize};
 
 use crate::encode;
 use crate::event::{EncodedEvent, Event};
+
+pub(crate) mod encoders;
 
 /// A value that can be sent as one SSE event: the item type of an `#[sse]`
 /// stream.

@@ -25,6 +25,27 @@
 //! ```
 //!
 //! See the crate README for routes, items, options and [`CleanUp`].
+//!
+//! # Cargo features
+//!
+//! None is on by default; a server needs none of them.
+//!
+//! | feature | adds |
+//! | --- | --- |
+//! | `parser` | `sse_runtime::parse`: the WHATWG `text/event-stream` parser, for writing clients (a reconnecting consumer, a proxy, a load generator) |
+//! | `testing` | `sse_runtime::test`: in-process test helpers that call a service and read its events, for testing servers; implies `parser`. Usually a dev-dependency feature |
+//!
+//! ```toml
+//! [dev-dependencies]
+//! sse-runtime = { version = "0.1", features = ["testing"] }
+//! ```
+//!
+//! # Layout
+//!
+//! Which module holds which concern, how a request flows through them, and
+//! where the hub, `Last-Event-ID` resume and the backplane will go:
+//! [ARCHITECTURE.md](https://github.com/sse-rs/sse-runtime/blob/main/ARCHITECTURE.md)
+//! at the repository root.
 
 mod cancel;
 mod cleanup;
@@ -40,9 +61,9 @@ mod settings;
 mod socket;
 mod watchdog;
 
-#[cfg(feature = "client")]
+#[cfg(feature = "parser")]
 pub mod parse;
-#[cfg(feature = "client")]
+#[cfg(feature = "testing")]
 pub mod test;
 
 #[doc(hidden)]
@@ -52,7 +73,6 @@ pub use cleanup::CleanUp;
 pub use event::{EncodedEvent, Event, EventError, Field};
 pub use item::IntoEvent;
 pub use lifecycle::{close_streams, serve, stop};
-pub use response::SseBody;
 pub use server::SseServerExt;
 pub use settings::SseSettings;
 pub use sse_macros::{controller, sse};

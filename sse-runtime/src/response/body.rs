@@ -1,0 +1,156 @@
+//! The body of an SSE response: polls the driver, hands actix whatever it
+//! buffered as one chunk, and keeps the stream's timers (keep-alive, idle
+//! timeout, maximum duration) and its place in the server's lifecycle.
+
+use std::cell::RefCell;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use actix_web::body::{BodySize, MessageBody};
+use bytes::{Bytes, BytesMut};
+use tokio::time::{sleep_until, Instant, Sleep};
+
+use super::driver::{Driver, Panicked, Shared};
+use super::RouteConfig;
+use crate::cleanup::CleanupGuard;
+use crate::encode;
+use crate::lifecycle::{StreamTicket, Streams};
+
+/// `retry:` sent when the server stops, for routes without a `retry` option.
+const SHUTDOWN_RETRY: Duration = Duration::from_secs(1);
+
+/// A resettable deadline (keep-alive, idle timeout, maximum duration).
+struct Timer {
+    every: Duration,
+    sleep: Pin<Box<Sleep>>,
+}
+
+impl Timer {
+    fn new(every: Duration) -> Self {
+        Timer {
+            every,
+            sleep: Box::pin(sleep_until(Instant::now() + every)),
+        }
+    }
+
+    fn reset(&mut self) {
+        let at = Instant::now() + self.every;
+        self.sleep.as_mut().reset(at);
+    }
+
+    fn poll_fired(timer: &mut Option<Timer>, cx: &mut Context<'_>) -> bool {
+        timer
+            .as_mut()
+            .is_some_and(|t| t.sleep.as_mut().poll(cx).is_ready())
+    }
+}
+
+/// The body of an SSE response: the route's events as they are produced.
+pub struct SseBody {
+    shared: Rc<RefCell<Shared>>,
+    driver: Option<Driver>,
+    keep_alive: Option<Timer>,
+    idle: Option<Timer>,
+    deadline: Option<Timer>,
+    shutdown_retry: Duration,
+    ticket: Option<StreamTicket>,
+    cleanup: Option<CleanupGuard>,
+}
+
+impl SseBody {
+    /// The body of a route that started streaming; `driver` is `None` if the
+    /// route already finished. Counts as an open stream from here on.
+    pub(super) fn new(
+        shared: Rc<RefCell<Shared>>,
+        driver: Option<Driver>,
+        config: &RouteConfig,
+        cleanup: CleanupGuard,
+    ) -> SseBody {
+        SseBody {
+            shared,
+            driver,
+            keep_alive: config.keep_alive.map(Timer::new),
+            idle: config.idle_timeout.map(Timer::new),
+            deadline: config.max_duration.map(Timer::new),
+            shutdown_retry: config.retry.unwrap_or(SHUTDOWN_RETRY),
+            ticket: Some(Streams::current().open()),
+            cleanup: Some(cleanup),
+        }
+    }
+
+    fn finish(&mut self) {
+        // The stream (and whatever it holds) goes first, then the callbacks,
+        // and only then does a server stop waiting on this stream go on.
+        self.driver = None;
+        self.cleanup = None;
+        self.ticket = None;
+    }
+
+    /// Stops the stream and queues `last` as its final bytes.
+    fn end_with(&mut self, last: impl FnOnce(&mut BytesMut)) {
+        self.driver = None;
+        last(&mut self.shared.borrow_mut().buf);
+    }
+}
+
+impl MessageBody for SseBody {
+    type Error = Infallible;
+
+    fn size(&self) -> BodySize {
+        BodySize::Stream
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let this = self.get_mut();
+        if this.driver.is_some() && this.ticket.as_mut().is_some_and(|t| t.poll_closing(cx)) {
+            let retry = this.shutdown_retry;
+            this.end_with(|buf| encode::shutdown_frame(buf, retry));
+        }
+        if let Some(driver) = this.driver.as_mut() {
+            match driver.poll(cx) {
+                Poll::Ready(Ok(())) => this.driver = None,
+                Poll::Ready(Err(Panicked)) => {
+                    this.end_with(|buf| encode::error_event(buf, &"internal error"));
+                }
+                Poll::Pending => {}
+            }
+        }
+        let chunk = {
+            let mut shared = this.shared.borrow_mut();
+            (!shared.buf.is_empty()).then(|| shared.buf.split().freeze())
+        };
+        if let Some(chunk) = chunk {
+            for timer in [&mut this.keep_alive, &mut this.idle].into_iter().flatten() {
+                timer.reset();
+            }
+            return Poll::Ready(Some(Ok(chunk)));
+        }
+        if this.driver.is_none()
+            || Timer::poll_fired(&mut this.deadline, cx)
+            || Timer::poll_fired(&mut this.idle, cx)
+        {
+            this.finish();
+            return Poll::Ready(None);
+        }
+        if Timer::poll_fired(&mut this.keep_alive, cx) {
+            if let Some(keep_alive) = this.keep_alive.as_mut() {
+                keep_alive.reset();
+            }
+            return Poll::Ready(Some(Ok(encode::keep_alive())));
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for SseBody {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}

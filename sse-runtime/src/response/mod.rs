@@ -1,0 +1,119 @@
+//! The SSE response: the route's settings, the entry point the generated
+//! code calls, and the response headers. The driver (`driver.rs`) runs the
+//! route; the body (`body.rs`) writes what it produced.
+//!
+//! Why not `HttpResponse::streaming(stream)`: a route's stream may borrow
+//! from the controller (`&self`), so it cannot be a `'static` stream handed
+//! to actix. Instead the whole method call runs inside one `'static` future,
+//! the *driver*, which owns the controller `Arc` and the stream borrowing
+//! it, and encodes items into a buffer shared with the body. The body polls
+//! the driver, then sends whatever is buffered as one chunk: every event
+//! that was ready at that moment goes out in a single write.
+
+mod body;
+mod driver;
+
+use std::future::Future;
+use std::task::Poll;
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{ConnectionType, StatusCode};
+use actix_web::HttpResponse;
+use bytes::BytesMut;
+
+pub use body::SseBody;
+pub use driver::Sink;
+
+use crate::cleanup::{CleanUp, CleanupGuard};
+use crate::encode;
+use driver::{Driver, Panicked, Shared, Start};
+
+/// Per-route settings, filled in by `#[sse(...)]`, which also owns their
+/// defaults (so they are stated once, in `sse-macros/src/route.rs`).
+#[derive(Debug, Clone, Copy)]
+pub struct RouteConfig {
+    /// Comment sent after this much silence; `None` disables keep-alive.
+    pub keep_alive: Option<Duration>,
+    /// `retry:` hint sent first in the stream (and again when the server
+    /// stops).
+    pub retry: Option<Duration>,
+    /// The stream is closed after this long.
+    pub max_duration: Option<Duration>,
+    /// The stream is closed after this long without an event.
+    pub idle_timeout: Option<Duration>,
+}
+
+/// Runs a route: calls `route` with a [`Sink`], waits until it either
+/// refuses the request or starts streaming, and answers accordingly.
+pub async fn respond<F, Fut>(
+    config: RouteConfig,
+    cleanup: CleanUp,
+    route: F,
+) -> Result<HttpResponse<SseBody>, actix_web::Error>
+where
+    F: FnOnce(Sink) -> Fut,
+    Fut: Future<Output = ()> + 'static,
+{
+    // Owns the cleanup from here on: a refusal, a panic, or actix dropping
+    // this future all run it.
+    let guard = CleanupGuard(cleanup);
+    let mut buf = BytesMut::new();
+    if let Some(retry) = config.retry {
+        encode::retry_hint(&mut buf, retry);
+    }
+    let shared = Shared::new(buf);
+    let mut driver = Driver::start(route, &shared);
+    let finished = std::future::poll_fn(|cx| {
+        let finished = match driver.poll(cx) {
+            Poll::Ready(Ok(())) => true,
+            Poll::Ready(Err(Panicked)) => {
+                return Poll::Ready(Err(actix_web::error::ErrorInternalServerError(
+                    "the SSE route panicked",
+                )))
+            }
+            Poll::Pending => false,
+        };
+        let undecided = matches!(shared.borrow().start, Start::Undecided);
+        if finished || !undecided {
+            Poll::Ready(Ok(finished))
+        } else {
+            Poll::Pending
+        }
+    })
+    .await?;
+    let start = std::mem::replace(&mut shared.borrow_mut().start, Start::Streaming);
+    if let Start::Rejected(error) = start {
+        return Err(error);
+    }
+    let driver = (!finished).then_some(driver);
+    Ok(sse_response(SseBody::new(shared, driver, &config, guard)))
+}
+
+fn sse_response<B: MessageBody + 'static>(body: B) -> HttpResponse<B> {
+    let mut response = HttpResponse::with_body(StatusCode::OK, body);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // nginx and similar proxies buffer responses unless told not to.
+    headers.insert(
+        header::HeaderName::from_static("x-accel-buffering"),
+        HeaderValue::from_static("no"),
+    );
+    // actix's `Compress` middleware leaves an already-encoded response alone;
+    // compressing would hold events back until a compressor block fills.
+    headers.insert(
+        header::CONTENT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
+    // The connection ends with the stream: an idle keep-alive connection
+    // left behind would hold a graceful server stop for its whole timeout.
+    response
+        .head_mut()
+        .set_connection_type(ConnectionType::Close);
+    response
+}

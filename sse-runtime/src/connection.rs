@@ -25,26 +25,6 @@ pub struct Connection {
     pub(crate) place: Place,
 }
 
-impl Connection {
-    /// A connection nothing is known about (in-process tests, or a request
-    /// built by hand).
-    pub(crate) fn unknown() -> Self {
-        Connection {
-            socket: None,
-            settings: SseSettings::default(),
-            h2_payload: None,
-            place: Place {
-                route: Rc::from(""),
-                peer: None,
-            },
-        }
-    }
-
-    pub(crate) fn is_h2(&self) -> bool {
-        self.h2_payload.is_some()
-    }
-}
-
 impl FromRequest for Connection {
     type Error = Infallible;
     type Future = Ready<Result<Self, Infallible>>;

@@ -60,7 +60,11 @@ pub(crate) fn attach_any(settings: SseSettings, conn: &dyn Any, extensions: &mut
     }
 }
 
-pub(crate) fn attach(settings: SseSettings, socket: io::Result<Socket>, extensions: &mut Extensions) {
+pub(crate) fn attach(
+    settings: SseSettings,
+    socket: io::Result<Socket>,
+    extensions: &mut Extensions,
+) {
     match socket {
         Ok(socket) => {
             extensions.insert(ConnSocket(Rc::new(Handle {
@@ -110,7 +114,11 @@ impl Handle {
         #[cfg(any(target_os = "linux", target_os = "android"))]
         if let Some(timeout) = write_timeout {
             // Not a Unix socket: the option is TCP's.
-            if self.socket.local_addr().is_ok_and(|a| a.as_socket().is_some()) {
+            if self
+                .socket
+                .local_addr()
+                .is_ok_and(|a| a.as_socket().is_some())
+            {
                 if let Err(err) = self.socket.set_tcp_user_timeout(Some(timeout)) {
                     tracing::debug!(error = %err, "could not set TCP_USER_TIMEOUT on an SSE socket");
                 }

@@ -104,7 +104,11 @@ async fn watch(
             // at exactly its deadline.
             let wake = stall.0.get().unwrap_or_else(Instant::now) + timeout;
             sleep_until(wake).await;
-            if stall.0.get().is_some_and(|since| since + timeout <= Instant::now()) {
+            if stall
+                .0
+                .get()
+                .is_some_and(|since| since + timeout <= Instant::now())
+            {
                 return timeout;
             }
         }

@@ -8,7 +8,7 @@
 use std::sync::Once;
 use std::time::Duration;
 
-use actix_web::{test, App};
+use actix_web::{test as actix_test, App};
 use futures_util::stream::{self, Stream, StreamExt};
 use proptest::prelude::*;
 use serde::ser::{Error as _, SerializeMap, Serializer};
@@ -127,9 +127,9 @@ fn quiet_deliberate_panics() {
 
 fn body_of(items: Vec<Item>, paced: bool) -> Vec<u8> {
     actix_rt::System::new().block_on(async move {
-        let app = test::init_service(App::new().service(Items { items, paced })).await;
-        let request = test::TestRequest::get().uri("/items").to_request();
-        let response = test::call_service(&app, request).await;
+        let app = actix_test::init_service(App::new().service(Items { items, paced })).await;
+        let request = actix_test::TestRequest::get().uri("/items").to_request();
+        let response = actix_test::call_service(&app, request).await;
         assert_eq!(response.status(), 200);
         let body = tokio::time::timeout(
             Duration::from_secs(10),

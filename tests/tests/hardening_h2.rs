@@ -4,7 +4,6 @@
 mod harden_util;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{App, HttpServer};
@@ -36,7 +35,11 @@ impl Idle {
 
 fn start(
     settings: Option<SseSettings>,
-) -> (SocketAddr, actix_web::dev::ServerHandle, mpsc::UnboundedReceiver<Instant>) {
+) -> (
+    SocketAddr,
+    actix_web::dev::ServerHandle,
+    mpsc::UnboundedReceiver<Instant>,
+) {
     let (tx, rx) = mpsc::unbounded_channel();
     let server = HttpServer::new(move || App::new().service(Idle { ended: tx.clone() }))
         .workers(1)
@@ -96,9 +99,13 @@ async fn open(addr: SocketAddr) -> H2Stream {
 }
 
 async fn cleanup_after(ended: &mut mpsc::UnboundedReceiver<Instant>, from: Instant) -> Duration {
-    let at = within(Duration::from_secs(5), "CleanUp after the cancel", ended.recv())
-        .await
-        .expect("channel open");
+    let at = within(
+        Duration::from_secs(5),
+        "CleanUp after the cancel",
+        ended.recv(),
+    )
+    .await
+    .expect("channel open");
     at.duration_since(from)
 }
 
@@ -110,7 +117,10 @@ async fn a_cancelled_idle_stream_is_noticed_without_a_write() {
         let cancelled = Instant::now();
         stream.send.send_reset(h2::Reason::CANCEL);
         let latency = cleanup_after(&mut ended, cancelled).await;
-        println!("RST_STREAM to CleanUp (hook: {}): {latency:?}", settings.is_some());
+        println!(
+            "RST_STREAM to CleanUp (hook: {}): {latency:?}",
+            settings.is_some()
+        );
         // The check runs every 100 ms; keep-alive is off, so without it the
         // stream would never end.
         assert!(latency < Duration::from_secs(1), "{latency:?}");
@@ -160,7 +170,7 @@ async fn other_streams_on_the_connection_go_on() {
     // Only one of the two ended.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(ended.try_recv().is_err(), "the other stream must stay open");
-    let _ = Arc::new(first);
+    drop(first);
     connection.abort();
     handle.stop(false).await;
 }

@@ -76,7 +76,12 @@ macro_rules! app {
 }
 
 /// Keeps reading `client` in the background; returns it when told to stop.
-fn keep_reading(mut client: Client) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<Client>) {
+fn keep_reading(
+    mut client: Client,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Client>,
+) {
     let (stop, mut stopped) = tokio::sync::oneshot::channel();
     let task = tokio::spawn(async move {
         loop {
@@ -102,9 +107,11 @@ async fn a_stalled_reader_is_dropped_after_the_write_timeout_and_others_are_unaf
     // Reads the response head and the first events, then never again.
     let mut stalled = Client::open(server.addr, "/fast", "data: 0000").await;
     assert!(
-        within(Duration::from_secs(10), "the stalled stream's CleanUp", async {
-            wait_until(Duration::from_secs(10), || counters.cleanups() == 1).await
-        })
+        within(
+            Duration::from_secs(10),
+            "the stalled stream's CleanUp",
+            async { wait_until(Duration::from_secs(10), || counters.cleanups() == 1).await }
+        )
         .await,
         "the stalled reader was not dropped"
     );
@@ -121,7 +128,10 @@ async fn a_stalled_reader_is_dropped_after_the_write_timeout_and_others_are_unaf
     stop_reading.send(()).expect("reader task alive");
     let reader = reader.await.expect("reader task");
     let gap = reader.longest_gap();
-    assert!(gap < Duration::from_secs(1), "the reader stalled for {gap:?}");
+    assert!(
+        gap < Duration::from_secs(1),
+        "the reader stalled for {gap:?}"
+    );
     let (body, ended) = reader.body();
     assert!(!ended);
     assert!(harden_util::events(&body).len() > 20);

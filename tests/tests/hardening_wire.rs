@@ -54,7 +54,12 @@ impl Failing {
     /// The stream itself panics before its second item.
     #[sse("early-panic")]
     fn early_panic(&self) -> impl Stream<Item = u32> {
-        stream::iter([1, 2]).map(|i| if i == 2 { panic!("the stream panics on purpose") } else { i })
+        stream::iter([1, 2]).map(|i| {
+            if i == 2 {
+                panic!("the stream panics on purpose")
+            }
+            i
+        })
     }
 
     /// The stream panics before its first item.
@@ -99,14 +104,22 @@ fn data(event: &ReceivedEvent) -> (&str, &str) {
 fn assert_stream(client: &Client, expected: &[(&str, &str)]) {
     let head = client.head();
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(head.to_ascii_lowercase().contains("content-type: text/event-stream"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/event-stream"),
+        "{head}"
+    );
     let (body, ended) = client.body();
     assert!(ended, "the stream must end cleanly: {:?}", client.text());
     let events = events(&body);
     let got: Vec<_> = events.iter().map(data).collect();
     assert_eq!(got, expected, "{:?}", String::from_utf8_lossy(&body));
     // Nothing left over: the body is exactly whole events.
-    assert!(body.ends_with(b"\n\n"), "{:?}", String::from_utf8_lossy(&body));
+    assert!(
+        body.ends_with(b"\n\n"),
+        "{:?}",
+        String::from_utf8_lossy(&body)
+    );
 }
 
 const INTERNAL: (&str, &str) = ("error", "internal error");
@@ -116,7 +129,11 @@ async fn a_serializer_panic_cuts_back_to_the_last_whole_event() {
     for path in ["/panic-now", "/panic-later"] {
         let client = fetch(path).await;
         assert_stream(&client, &[("message", r#"{"seq":1,"ok":true}"#), INTERNAL]);
-        assert!(!client.text().contains(r#""seq":2"#), "{path}: {}", client.text());
+        assert!(
+            !client.text().contains(r#""seq":2"#),
+            "{path}: {}",
+            client.text()
+        );
     }
 }
 
@@ -143,6 +160,13 @@ async fn a_users_own_error_item_keeps_its_text() {
 
 #[actix_web::test]
 async fn a_panic_in_the_method_itself_is_a_500() {
-    let client = fetch("/method-panic").await;
-    assert!(client.head().starts_with("HTTP/1.1 500"), "{}", client.text());
+    let server = start(Some(SseSettings::default()), || App::new().service(Failing));
+    // An ordinary error response: the connection stays open (keep-alive).
+    let client = Client::open(server.addr, "/method-panic", "the SSE route panicked").await;
+    assert!(
+        client.head().starts_with("HTTP/1.1 500"),
+        "{}",
+        client.text()
+    );
+    server.handle.stop(false).await;
 }

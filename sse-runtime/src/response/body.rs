@@ -1,6 +1,7 @@
 //! The body of an SSE response: polls the driver, hands actix whatever it
 //! buffered as one chunk, and keeps the stream's timers (keep-alive, idle
-//! timeout, maximum duration) and its place in the server's lifecycle.
+//! timeout, maximum duration), its place in the server's lifecycle and its
+//! connection guard (`guard.rs`).
 
 use std::cell::RefCell;
 use std::convert::Infallible;
@@ -15,8 +16,10 @@ use bytes::{Bytes, BytesMut};
 use tokio::time::{sleep_until, Instant, Sleep};
 
 use super::driver::{Driver, Panicked, Shared};
+use super::guard::ConnectionGuard;
 use super::RouteConfig;
 use crate::cleanup::CleanupGuard;
+use crate::connection::Connection;
 use crate::encode;
 use crate::lifecycle::{StreamTicket, Streams};
 
@@ -59,6 +62,7 @@ pub struct SseBody {
     shutdown_retry: Duration,
     ticket: Option<StreamTicket>,
     cleanup: Option<CleanupGuard>,
+    connection: ConnectionGuard,
 }
 
 impl SseBody {
@@ -69,7 +73,10 @@ impl SseBody {
         driver: Option<Driver>,
         config: &RouteConfig,
         cleanup: CleanupGuard,
+        conn: Connection,
     ) -> SseBody {
+        let streams = Streams::current();
+        let connection = ConnectionGuard::new(conn, config.write_timeout, streams.stop_signal());
         SseBody {
             shared,
             driver,
@@ -77,8 +84,9 @@ impl SseBody {
             idle: config.idle_timeout.map(Timer::new),
             deadline: config.max_duration.map(Timer::new),
             shutdown_retry: config.retry.unwrap_or(SHUTDOWN_RETRY),
-            ticket: Some(Streams::current().open()),
+            ticket: Some(streams.open()),
             cleanup: Some(cleanup),
+            connection,
         }
     }
 
@@ -109,6 +117,15 @@ impl MessageBody for SseBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, Self::Error>>> {
         let this = self.get_mut();
+        this.connection.asked_again();
+        if this.driver.is_some() && this.connection.poll_cancelled(cx) {
+            tracing::debug!(
+                route = &*this.shared.borrow().place.route,
+                "the client cancelled its HTTP/2 stream; ending it"
+            );
+            this.finish();
+            return Poll::Ready(None);
+        }
         if this.driver.is_some() && this.ticket.as_mut().is_some_and(|t| t.poll_closing(cx)) {
             let retry = this.shutdown_retry;
             this.end_with(|buf| encode::shutdown_frame(buf, retry));
@@ -116,20 +133,21 @@ impl MessageBody for SseBody {
         if let Some(driver) = this.driver.as_mut() {
             match driver.poll(cx) {
                 Poll::Ready(Ok(())) => this.driver = None,
-                Poll::Ready(Err(Panicked)) => {
-                    this.end_with(|buf| encode::error_event(buf, &"internal error"));
+                Poll::Ready(Err(Panicked(message))) => {
+                    this.driver = None;
+                    this.shared
+                        .borrow_mut()
+                        .fail_internal("an SSE stream panicked", &message);
                 }
                 Poll::Pending => {}
             }
         }
-        let chunk = {
-            let mut shared = this.shared.borrow_mut();
-            (!shared.buf.is_empty()).then(|| shared.buf.split().freeze())
-        };
+        let chunk = this.shared.borrow_mut().take_chunk();
         if let Some(chunk) = chunk {
             for timer in [&mut this.keep_alive, &mut this.idle].into_iter().flatten() {
                 timer.reset();
             }
+            this.connection.chunk_out();
             return Poll::Ready(Some(Ok(chunk)));
         }
         if this.driver.is_none()
@@ -143,6 +161,7 @@ impl MessageBody for SseBody {
             if let Some(keep_alive) = this.keep_alive.as_mut() {
                 keep_alive.reset();
             }
+            this.connection.chunk_out();
             return Poll::Ready(Some(Ok(encode::keep_alive())));
         }
         Poll::Pending

@@ -12,6 +12,7 @@
 
 mod body;
 mod driver;
+mod guard;
 
 use std::future::Future;
 use std::task::Poll;
@@ -27,6 +28,7 @@ pub use body::SseBody;
 pub use driver::Sink;
 
 use crate::cleanup::{CleanUp, CleanupGuard};
+use crate::connection::Connection;
 use crate::encode;
 use driver::{Driver, Panicked, Shared, Start};
 
@@ -43,11 +45,22 @@ pub struct RouteConfig {
     pub max_duration: Option<Duration>,
     /// The stream is closed after this long without an event.
     pub idle_timeout: Option<Duration>,
+    /// The stream is closed when its client takes no bytes for this long:
+    /// `None` for the server's default (`SseSettings::write_timeout`),
+    /// `Some(None)` for no timeout.
+    pub write_timeout: Option<Option<Duration>>,
 }
 
 /// Runs a route: calls `route` with a [`Sink`], waits until it either
 /// refuses the request or starts streaming, and answers accordingly.
+///
+/// Once the route has returned a stream the answer is an event stream,
+/// whatever happens next: a panic among the first items (polled here,
+/// before the response is sent) becomes the stream's error event, so a
+/// browser's `EventSource` reconnects instead of giving up on a 500. Only a
+/// panic in the route method itself, before there is a stream, is a 500.
 pub async fn respond<F, Fut>(
+    conn: Connection,
     config: RouteConfig,
     cleanup: CleanUp,
     route: F,
@@ -63,15 +76,26 @@ where
     if let Some(retry) = config.retry {
         encode::retry_hint(&mut buf, retry);
     }
-    let shared = Shared::new(buf);
+    let shared = Shared::new(buf, conn.place.clone());
     let mut driver = Driver::start(route, &shared);
     let finished = std::future::poll_fn(|cx| {
         let finished = match driver.poll(cx) {
             Poll::Ready(Ok(())) => true,
-            Poll::Ready(Err(Panicked)) => {
-                return Poll::Ready(Err(actix_web::error::ErrorInternalServerError(
-                    "the SSE route panicked",
-                )))
+            Poll::Ready(Err(Panicked(message))) => {
+                let mut shared = shared.borrow_mut();
+                if !matches!(shared.start, Start::Streaming) {
+                    tracing::error!(
+                        route = &*shared.place.route,
+                        peer = ?shared.place.peer,
+                        panic = %message,
+                        "an SSE route method panicked before returning a stream",
+                    );
+                    return Poll::Ready(Err(actix_web::error::ErrorInternalServerError(
+                        "the SSE route panicked",
+                    )));
+                }
+                shared.fail_internal("an SSE stream panicked", &message);
+                true
             }
             Poll::Pending => false,
         };
@@ -88,7 +112,9 @@ where
         return Err(error);
     }
     let driver = (!finished).then_some(driver);
-    Ok(sse_response(SseBody::new(shared, driver, &config, guard)))
+    Ok(sse_response(SseBody::new(
+        shared, driver, &config, guard, conn,
+    )))
 }
 
 fn sse_response<B: MessageBody + 'static>(body: B) -> HttpResponse<B> {

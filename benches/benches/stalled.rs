@@ -114,16 +114,21 @@ fn start(probe: Probe, settings: Option<SseSettings>) -> Running {
 
 impl Running {
     /// `sse_runtime::stop(graceful)` from inside the server's System; returns
-    /// how long until the server had stopped.
-    fn stop(self) -> Duration {
+    /// how long until the server had stopped, and how long of that the
+    /// streams and their connections took (`close_streams`).
+    fn stop(self) -> (Duration, Duration) {
         let started = Instant::now();
         let handle = self.handle;
+        let (tx, rx) = mpsc::channel();
         self.system.arbiter().spawn(async move {
+            sse_runtime::close_streams().await;
+            let _ = tx.send(started.elapsed());
             sse_runtime::stop(&handle, true).await;
             actix_rt::System::current().stop();
         });
         self.thread.join().expect("server thread");
-        started.elapsed()
+        let took = started.elapsed();
+        (took, rx.recv().unwrap_or(took))
     }
 }
 
@@ -248,6 +253,7 @@ fn stalled_readers(stalled: usize, write_timeout: Duration) {
         drop(held);
         ((took, dropped), sampled)
     });
+    drop(rt);
     let gap = Duration::from_micros(gap.load(Ordering::Relaxed));
     println!(
         "  {stalled} stalled clients, write timeout {:?}: {dropped} dropped {:.2} s after the \
@@ -281,48 +287,57 @@ fn stop_with_stalled(readers: usize, stalled: usize) {
     let probe = Probe::default();
     let server = start(probe.clone(), Some(SseSettings::default()));
     let addr = server.addr;
-    let rt = client_runtime();
-    let (sockets, held) = rt.block_on(async {
-        let mut sockets = Vec::with_capacity(readers);
-        for _ in 0..readers {
-            sockets.push(open(addr, "/ticks/100").await);
-        }
-        let mut held = Vec::with_capacity(stalled);
-        for _ in 0..stalled {
-            held.push(open(addr, "/fast").await);
-        }
-        (sockets, held)
-    });
-    // Readers read on their own thread while the server stops.
-    let (done_tx, done_rx) = mpsc::channel();
+    // Readers connect and read on a thread of their own, so that they go on
+    // reading while this thread waits for the server to stop.
+    let (ready_tx, ready_rx) = mpsc::channel();
     let reader_thread = std::thread::spawn(move || {
-        let rt = client_runtime();
-        rt.block_on(async move {
-            let until = Instant::now() + Duration::from_secs(20);
+        client_runtime().block_on(async move {
+            // Opened together: each waits 100 ms for its first event.
+            let opening: Vec<_> = (0..readers)
+                .map(|_| tokio::spawn(open(addr, "/ticks/100")))
+                .collect();
+            let mut sockets = Vec::with_capacity(readers);
+            for socket in opening {
+                sockets.push(socket.await.expect("open a reader"));
+            }
+            let until = Instant::now() + Duration::from_secs(30);
             let gap = Arc::new(AtomicU64::new(0));
             let tasks: Vec<_> = sockets
                 .into_iter()
                 .map(|s| tokio::spawn(read(s, until, gap.clone())))
                 .collect();
+            let _ = ready_tx.send(());
             let mut hinted = 0;
             for task in tasks {
                 if let Ok(true) = task.await {
                     hinted += 1;
                 }
             }
-            let _ = done_tx.send(hinted);
-        });
+            hinted
+        })
+    });
+    ready_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("readers connected");
+    let rt = client_runtime();
+    let held = rt.block_on(async {
+        let mut held = Vec::with_capacity(stalled);
+        for _ in 0..stalled {
+            held.push(open(addr, "/fast").await);
+        }
+        held
     });
     // Let the stalled streams fill their sockets.
     std::thread::sleep(Duration::from_millis(500));
-    let took = server.stop();
-    let hinted = done_rx.recv_timeout(Duration::from_secs(30)).unwrap_or(0);
-    reader_thread.join().expect("reader thread");
+    let (took, streams) = server.stop();
+    let hinted = reader_thread.join().expect("reader thread");
     drop(held);
     println!(
         "  graceful stop with {readers} reading + {stalled} stalled streams: {:.3} s \
-         ({hinted} readers got the shutdown event, {} clean-ups ran)",
+         (streams and their connections closed after {:.3} s; {hinted} readers got the \
+         shutdown event; {} clean-ups ran)",
         took.as_secs_f64(),
+        streams.as_secs_f64(),
         probe.cleanups()
     );
 }
@@ -350,7 +365,7 @@ fn unhooked(stalled: usize) {
         peak.saturating_sub(idle_mem) * 4 / stalled.max(1) as u64,
         queue / 1024
     );
-    let took = server.stop();
+    let (took, _) = server.stop();
     println!(
         "  graceful stop with them open: {:.3} s (actix shutdown_timeout 5 s)",
         took.as_secs_f64()

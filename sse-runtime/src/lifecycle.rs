@@ -29,6 +29,10 @@ pub(crate) struct Streams {
     /// Woken once when closing starts; every open body waits on it.
     close: Arc<Notify>,
     open: InFlight,
+    /// Running watchdogs (`watchdog.rs`): after a stop begins, each lasts
+    /// until its connection has closed or been shut down, so a stop can
+    /// wait for the connections themselves, not only for their streams.
+    watched: InFlight,
 }
 
 impl Streams {
@@ -79,7 +83,22 @@ impl Streams {
 #[derive(Clone)]
 pub(crate) struct StopSignal(Arc<Streams>);
 
+/// A running watchdog's membership in [`Streams`].
+pub(crate) struct WatchTicket(Arc<Streams>);
+
+impl Drop for WatchTicket {
+    fn drop(&mut self) {
+        self.0.watched.leave();
+    }
+}
+
 impl StopSignal {
+    /// Counts a watchdog until the ticket is dropped.
+    pub(crate) fn watch(&self) -> WatchTicket {
+        self.0.watched.enter();
+        WatchTicket(self.0.clone())
+    }
+
     pub(crate) fn is_stopping(&self) -> bool {
         self.0.closing.load(Ordering::Acquire)
     }
@@ -147,6 +166,11 @@ pub async fn close_streams() {
     streams.begin_close();
     let _ = tokio::time::timeout(DRAIN_LIMIT, async {
         streams.open.idle().await;
+        // The connections of the ended streams: closed once their last bytes
+        // are out, or shut down at the drain deadline. Waiting for them here
+        // matters because actix, when asked to stop while any connection is
+        // open, looks again only a second later.
+        streams.watched.idle().await;
         crate::cleanup::ASYNC_CLEANUPS.idle().await;
     })
     .await;

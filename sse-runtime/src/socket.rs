@@ -29,6 +29,7 @@ use std::time::Duration;
 
 use actix_web::dev::Extensions;
 use socket2::Socket;
+use tokio::sync::Notify;
 
 use crate::settings::SseSettings;
 
@@ -42,6 +43,14 @@ pub(crate) struct Handle {
     /// Set once the stream-specific options are applied (HTTP/2 runs many
     /// streams on one connection).
     capped: Cell<bool>,
+    /// Woken when actix drops the connection (and with it this handle).
+    closed: Rc<Notify>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.closed.notify_waiters();
+    }
 }
 
 /// Duplicates the socket of an accepted connection, if it is of a kind this
@@ -71,6 +80,7 @@ pub(crate) fn attach(
                 socket,
                 settings,
                 capped: Cell::new(false),
+                closed: Rc::default(),
             })));
         }
         // Out of descriptors, typically: the connection still works, only
@@ -93,6 +103,11 @@ impl Handle {
     /// A reference for a stream: it does not keep the socket open.
     pub(crate) fn downgrade(self: &Rc<Self>) -> Weak<Handle> {
         Rc::downgrade(self)
+    }
+
+    /// Notified when the connection is dropped.
+    pub(crate) fn closed(&self) -> Rc<Notify> {
+        self.closed.clone()
     }
 
     /// Applies the options of a connection that carries an SSE stream: the

@@ -17,10 +17,11 @@ use std::cell::Cell;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
 
-use crate::lifecycle::StopSignal;
+use crate::lifecycle::{StopSignal, WatchTicket};
 use crate::socket::Handle;
 
 /// Shared by a body and its watchdog: since when the body's last chunk has
@@ -58,21 +59,24 @@ pub(crate) struct Watchdog {
 impl Watchdog {
     /// Starts watching `socket` for the stream that shares `stall`.
     pub(crate) fn spawn(
-        socket: Weak<Handle>,
+        socket: &Rc<Handle>,
         stall: Rc<Stall>,
         write_timeout: Option<Duration>,
         drain: Duration,
         stop: StopSignal,
         place: Place,
     ) -> Watchdog {
-        let task = actix_rt::spawn(watch(
-            socket,
+        let watch = Watch {
+            socket: socket.downgrade(),
+            closed: socket.closed(),
             stall,
             write_timeout,
             drain,
-            stop.clone(),
+            stop: stop.clone(),
             place,
-        ));
+            _ticket: stop.watch(),
+        };
+        let task = actix_rt::spawn(watch.run());
         Watchdog { task, stop }
     }
 }
@@ -85,16 +89,51 @@ impl Drop for Watchdog {
     }
 }
 
-async fn watch(
+/// The watchdog task's state.
+struct Watch {
     socket: Weak<Handle>,
+    closed: Rc<Notify>,
     stall: Rc<Stall>,
     write_timeout: Option<Duration>,
     drain: Duration,
     stop: StopSignal,
     place: Place,
-) {
-    let stalled = async {
-        let Some(timeout) = write_timeout else {
+    /// Counts this watchdog in the server's registry for as long as it runs.
+    _ticket: WatchTicket,
+}
+
+impl Watch {
+    async fn run(self) {
+        tokio::select! {
+            timeout = self.stalled() => {
+                self.abort(format_args!(
+                    "SSE client took no bytes within the write timeout ({timeout:?}); closing its connection"
+                ));
+            }
+            () = self.stop.wait() => {
+                let closed = self.closed.notified();
+                tokio::pin!(closed);
+                closed.as_mut().enable();
+                if self.socket.strong_count() == 0 {
+                    return;
+                }
+                tokio::select! {
+                    () = closed => {}
+                    () = tokio::time::sleep(self.drain) => {
+                        // The client did not take the stream's last bytes.
+                        self.abort(format_args!(
+                            "SSE connection still open after the stop's drain deadline ({:?}); closing it",
+                            self.drain
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Completes with the write timeout once a stall has lasted that long.
+    async fn stalled(&self) -> Duration {
+        let Some(timeout) = self.write_timeout else {
             return std::future::pending().await;
         };
         loop {
@@ -102,9 +141,10 @@ async fn watch(
             // full `timeout` when there is none: a stall that starts in
             // between is then found with time to spare, and is acted on
             // at exactly its deadline.
-            let wake = stall.0.get().unwrap_or_else(Instant::now) + timeout;
+            let wake = self.stall.0.get().unwrap_or_else(Instant::now) + timeout;
             sleep_until(wake).await;
-            if stall
+            if self
+                .stall
                 .0
                 .get()
                 .is_some_and(|since| since + timeout <= Instant::now())
@@ -112,32 +152,12 @@ async fn watch(
                 return timeout;
             }
         }
-    };
-    tokio::select! {
-        timeout = stalled => {
-            if let Some(socket) = socket.upgrade() {
-                tracing::warn!(
-                    route = &*place.route,
-                    peer = ?place.peer,
-                    ?timeout,
-                    "SSE client took no bytes within the write timeout; closing its connection",
-                );
-                socket.abort();
-            }
-        }
-        () = stop.wait() => {
-            tokio::time::sleep(drain).await;
-            // Still open after the drain deadline: the client did not take
-            // the stream's last bytes.
-            if let Some(socket) = socket.upgrade() {
-                tracing::info!(
-                    route = &*place.route,
-                    peer = ?place.peer,
-                    ?drain,
-                    "SSE connection still open after the stop's drain deadline; closing it",
-                );
-                socket.abort();
-            }
+    }
+
+    fn abort(&self, why: std::fmt::Arguments<'_>) {
+        if let Some(socket) = self.socket.upgrade() {
+            tracing::warn!(route = &*self.place.route, peer = ?self.place.peer, "{why}");
+            socket.abort();
         }
     }
 }

@@ -33,20 +33,17 @@ impl ConnectionGuard {
         let h2_cancel = conn
             .h2_payload
             .map(|payload| H2Cancel::new(payload, settings.h2_reset_check));
-        let Some(socket) = conn.socket.and_then(|weak| {
-            let handle = weak.upgrade()?;
-            handle.cap(write_timeout);
-            Some(weak)
-        }) else {
+        let Some(socket) = conn.socket.and_then(|weak| weak.upgrade()) else {
             return ConnectionGuard {
                 stall: None,
                 _watchdog: None,
                 h2_cancel,
             };
         };
+        socket.cap(write_timeout);
         let stall = Rc::new(Stall::default());
         let watchdog = Watchdog::spawn(
-            socket,
+            &socket,
             stall.clone(),
             write_timeout,
             settings.drain_deadline,

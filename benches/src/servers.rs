@@ -218,9 +218,17 @@ where
                 let server = HttpServer::new(move || App::new().configure(configure.clone()))
                     .workers(1)
                     .disable_signals()
-                    .shutdown_timeout(1)
-                    .bind(("127.0.0.1", 0))
-                    .expect("bind 127.0.0.1:0");
+                    .shutdown_timeout(1);
+                // `SSE_BENCH_HARDENED=1`: ours as deployed with
+                // `.sse_defaults()` (send-buffer cap, write-timeout watchdog).
+                let hardened = contender == Contender::Ours
+                    && std::env::var_os("SSE_BENCH_HARDENED").is_some_and(|v| v == "1");
+                let server = if hardened {
+                    sse_runtime::SseServerExt::sse_defaults(server)
+                } else {
+                    server
+                };
+                let server = server.bind(("127.0.0.1", 0)).expect("bind 127.0.0.1:0");
                 let addr = server.addrs()[0];
                 let server = server.run();
                 tx.send((addr, server.handle()))

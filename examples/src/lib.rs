@@ -54,6 +54,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{dev::Server, web, App, HttpResponse, HttpServer};
+use sse_runtime::SseServerExt;
 use tokio::task::JoinHandle;
 
 pub use pace::Pace;
@@ -188,10 +189,10 @@ impl Examples {
     /// worker threads and returns it (not yet awaited) with the address it
     /// listens on: with port 0, the port the OS picked.
     ///
-    /// The server notices a client's disconnect at once, even on an idle
-    /// stream (`h1_allow_half_closed(false)`: an HTTP/1.1 client that
-    /// closes its side is gone), and gives open streams one second to end
-    /// when stopping. Must be called inside an actix system (e.g. in
+    /// The server is set up with `.sse_defaults()`: it notices a client's
+    /// disconnect at once, even on an idle stream (an HTTP/1.1 client that
+    /// closes its side is gone), closes a stream whose client stopped
+    /// reading, and gives open streams one second to end when stopping. Must be called inside an actix system (e.g. in
     /// `#[actix_web::main]` or `#[actix_web::test]`).
     pub fn serve(
         &self,
@@ -204,7 +205,7 @@ impl Examples {
             App::new().configure(move |cfg| examples.configure(cfg))
         })
         .workers(workers)
-        .h1_allow_half_closed(false)
+        .sse_defaults()
         .shutdown_timeout(1)
         .bind(addr)?;
         let addr = server.addrs().first().copied().ok_or_else(|| {

@@ -144,9 +144,13 @@ impl Drop for StreamTicket {
 ///
 /// Each stream sends a last event with a `retry:` hint (the route's `retry`
 /// option, or one second) so browsers reconnect, to the next instance,
-/// soon; then its `CleanUp` runs. Waits (up to 5 s) for the streams and for
-/// async clean-up work to finish, then calls
-/// [`ServerHandle::stop`]`(graceful)`.
+/// soon; then its `CleanUp` runs. On a server set up with
+/// [`sse_defaults`](crate::SseServerExt::sse_defaults), a connection whose
+/// client does not take those last bytes within the drain deadline
+/// ([`SseSettings::drain_deadline`](crate::SseSettings::drain_deadline),
+/// 500 ms) is shut down, so a client that stopped reading never holds the
+/// stop. Waits (up to 5 s) for the streams, their connections and async
+/// clean-up work, then calls [`ServerHandle::stop`]`(graceful)`.
 ///
 /// ```no_run
 /// # async fn f(handle: actix_web::dev::ServerHandle) {
@@ -159,8 +163,9 @@ pub async fn stop(handle: &ServerHandle, graceful: bool) {
 }
 
 /// Ends every open SSE stream of the current actix `System` and waits (up to
-/// 5 s) until they and their async clean-ups are done. [`stop`] and
-/// [`serve`] call this; call it yourself if you stop the server another way.
+/// 5 s) until they, their connections (closed, or shut down at the drain
+/// deadline) and their async clean-ups are done. [`stop`] and [`serve`]
+/// call this; call it yourself if you stop the server another way.
 pub async fn close_streams() {
     let streams = Streams::current();
     streams.begin_close();
@@ -182,11 +187,12 @@ pub async fn close_streams() {
 ///
 /// ```no_run
 /// use actix_web::{App, HttpServer};
+/// use sse_runtime::SseServerExt;
 ///
 /// #[actix_web::main]
 /// async fn main() -> std::io::Result<()> {
 ///     let server = HttpServer::new(|| App::new())
-///         .h1_allow_half_closed(false) // notice disconnects at once
+///         .sse_defaults() // before `bind`
 ///         .bind(("127.0.0.1", 8080))?
 ///         .run();
 ///     sse_runtime::serve(server).await

@@ -9,24 +9,28 @@
 //!
 //! `cargo bench -p sse-benches --bench lifecycle`
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 use futures_util::stream::{self, Stream, StreamExt};
 use sse_runtime::{controller, sse, CleanUp};
+use sse_test_support::{
+    contains, ChildGuard, RawRequest, RawResponse, ServerOptions, Stop, TestServer,
+};
+use tokio::runtime::Runtime;
+use tokio::sync::mpsc;
 
 const SAMPLES: usize = 200;
 const HELD_STREAMS: usize = 10_000;
 
 /// Sends the moment a stream ended.
 #[derive(Clone)]
-struct Ended(mpsc::Sender<Instant>);
+struct Ended(mpsc::UnboundedSender<Instant>);
 
-struct DropSignal(Option<mpsc::Sender<Instant>>);
+struct DropSignal(Option<mpsc::UnboundedSender<Instant>>);
 
 impl Drop for DropSignal {
     fn drop(&mut self) {
@@ -62,100 +66,49 @@ enum Server {
     Lab,
 }
 
-/// Starts a server on its own thread; returns its address and handle.
-fn start(which: Server, half_closed_detection: bool, ended: mpsc::Sender<Instant>) -> Running {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        actix_rt::System::new().block_on(async move {
-            let server = HttpServer::new(move || {
-                let app = App::new();
-                match which {
-                    Server::Ours => app.service(Ended(ended.clone())),
-                    Server::Lab => {
-                        let ended = ended.clone();
-                        app.route(
-                            "/idle",
-                            web::get().to(move || {
-                                let guard = DropSignal(Some(ended.clone()));
-                                async move {
-                                    actix_web_lab::sse::Sse::from_stream(idle(Some(guard)).map(
-                                        |s| {
-                                            Ok::<_, std::convert::Infallible>(
-                                                actix_web_lab::sse::Data::new(s).into(),
-                                            )
-                                        },
-                                    ))
-                                }
-                            }),
-                        )
-                    }
+/// Starts a server in an actix `System` on its own thread.
+fn start(
+    which: Server,
+    half_closed_detection: bool,
+    ended: mpsc::UnboundedSender<Instant>,
+) -> TestServer {
+    ServerOptions::new()
+        .backlog(16_384)
+        .max_connections(25_000)
+        .shutdown_timeout(10)
+        .detect_half_close(half_closed_detection)
+        .serve_on_thread(move || {
+            let app = App::new();
+            match which {
+                Server::Ours => app.service(Ended(ended.clone())),
+                Server::Lab => {
+                    let ended = ended.clone();
+                    app.route(
+                        "/idle",
+                        web::get().to(move || {
+                            let guard = DropSignal(Some(ended.clone()));
+                            async move {
+                                actix_web_lab::sse::Sse::from_stream(idle(Some(guard)).map(|s| {
+                                    Ok::<_, std::convert::Infallible>(
+                                        actix_web_lab::sse::Data::new(s).into(),
+                                    )
+                                }))
+                            }
+                        }),
+                    )
                 }
-            })
-            .workers(1)
-            .backlog(16_384)
-            .max_connections(25_000)
-            .shutdown_timeout(10)
-            .h1_allow_half_closed(!half_closed_detection)
-            .disable_signals()
-            .bind(("127.0.0.1", 0))
-            .expect("bind");
-            let addr = server.addrs()[0];
-            let server = server.run();
-            tx.send((addr, server.handle(), actix_rt::System::current()))
-                .expect("report address");
-            let _ = server.await;
-        });
-    });
-    let (addr, handle, system) = rx.recv().expect("server started");
-    Running {
-        addr,
-        handle,
-        system,
-        thread,
-    }
-}
-
-/// A server on its own thread and actix `System`.
-struct Running {
-    addr: SocketAddr,
-    handle: actix_web::dev::ServerHandle,
-    system: actix_rt::System,
-    thread: std::thread::JoinHandle<()>,
-}
-
-impl Running {
-    /// Stops the server from inside its own `System` (where
-    /// `sse_runtime::stop` finds its streams) and waits until it has stopped.
-    fn stop(self, graceful: bool, through_runtime: bool) {
-        let handle = self.handle;
-        self.system.arbiter().spawn(async move {
-            if through_runtime {
-                sse_runtime::stop(&handle, graceful).await;
-            } else {
-                handle.stop(graceful).await;
             }
-            actix_rt::System::current().stop();
-        });
-        self.thread.join().expect("server thread");
-    }
+        })
 }
 
-fn open_idle(addr: SocketAddr) -> TcpStream {
-    let mut socket = TcpStream::connect(addr).expect("connect");
-    socket
-        .write_all(b"GET /idle HTTP/1.1\r\nHost: bench\r\n\r\n")
-        .expect("request");
-    socket
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !seen.windows(13).any(|w| w == b"data: hello\n\n") {
-        let n = socket.read(&mut buf).expect("read");
-        assert!(n > 0, "closed early");
-        seen.extend_from_slice(&buf[..n]);
-    }
-    socket
+/// Opens `/idle` and reads its first event.
+async fn open_idle(addr: SocketAddr) -> RawResponse {
+    let mut response = RawRequest::get("/idle").send(addr).await.expect("request");
+    response
+        .read_until(b"data: hello\n\n", Duration::from_secs(10))
+        .await
+        .expect("first event");
+    response
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -163,36 +116,38 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 /// Median and p99 of close → end, or how many closes went unnoticed.
-fn latency(which: Server, half_closed_detection: bool, reset: bool) -> String {
-    let (tx, rx) = mpsc::channel();
+fn latency(client: &Runtime, which: Server, half_closed_detection: bool, reset: bool) -> String {
+    let (tx, mut rx) = mpsc::unbounded_channel();
     let server = start(which, half_closed_detection, tx);
-    let addr = server.addr;
+    let addr = server.addr();
     let mut samples = Vec::new();
     let mut missed = 0;
-    for _ in 0..SAMPLES {
-        let socket = open_idle(addr);
-        while rx.try_recv().is_ok() {}
-        let closed = Instant::now();
-        if reset {
-            socket2::SockRef::from(&socket)
-                .set_linger(Some(Duration::ZERO))
-                .expect("linger");
-            drop(socket);
-        } else {
-            socket.shutdown(std::net::Shutdown::Write).expect("fin");
-            std::mem::forget(socket); // keep the fd: a FIN, never an RST
-        }
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(at) => samples.push(at.duration_since(closed)),
-            Err(_) => {
-                missed += 1;
-                if missed >= 5 && samples.is_empty() {
-                    break;
+    // Half-closed sockets stay open until the end: a FIN, never an RST.
+    let mut half_closed = Vec::new();
+    client.block_on(async {
+        for _ in 0..SAMPLES {
+            let mut response = open_idle(addr).await;
+            while rx.try_recv().is_ok() {}
+            let closed = Instant::now();
+            if reset {
+                response.reset().expect("RST");
+            } else {
+                response.half_close().await.expect("FIN");
+                half_closed.push(response);
+            }
+            match tokio::time::timeout(Duration::from_millis(200), rx.recv()).await {
+                Ok(Some(at)) => samples.push(at.duration_since(closed)),
+                _ => {
+                    missed += 1;
+                    if missed >= 5 && samples.is_empty() {
+                        break;
+                    }
                 }
             }
         }
-    }
-    server.stop(false, false);
+        server.stop_with(Stop::Forced).await;
+    });
+    drop(half_closed);
     if samples.is_empty() {
         return format!("never noticed within 200 ms ({missed} of {missed})");
     }
@@ -212,44 +167,67 @@ fn latency(which: Server, half_closed_detection: bool, reset: bool) -> String {
 
 /// Client mode: hold `n` streams open, report, then count how many ended.
 fn hold(addr: SocketAddr, n: usize) {
-    let mut sockets = Vec::with_capacity(n);
-    for _ in 0..n {
-        sockets.push(open_idle(addr));
-    }
+    let client = client_runtime();
+    let mut streams = Vec::with_capacity(n);
+    client.block_on(async {
+        for _ in 0..n {
+            streams.push(open_idle(addr).await);
+        }
+    });
     println!("ready");
     std::io::stdout().flush().expect("flush");
-    let mut hinted = 0;
-    for mut socket in sockets {
-        let mut rest = Vec::new();
-        let _ = socket.read_to_end(&mut rest);
-        if rest.windows(6).any(|w| w == b"retry:") {
-            hinted += 1;
+    let hinted = client.block_on(async {
+        let mut hinted = 0;
+        for mut stream in streams {
+            let mut rest = Vec::new();
+            // Until the end of the body, the connection closing or a silence
+            // far longer than the server's 10 s shutdown timeout.
+            while let Ok(Some(chunk)) = stream.next_chunk_within(Duration::from_secs(30)).await {
+                rest.extend_from_slice(&chunk);
+            }
+            if contains(&rest, b"retry:") {
+                hinted += 1;
+            }
         }
-    }
+        hinted
+    });
     println!("closed {n} hinted {hinted}");
 }
 
 /// Time for a graceful stop with `HELD_STREAMS` open streams.
-fn graceful_stop(which: Server) -> String {
-    let (tx, _rx) = mpsc::channel();
+fn graceful_stop(client: &Runtime, which: Server) -> String {
+    let (tx, _rx) = mpsc::unbounded_channel();
     let server = start(which, true, tx);
-    let addr = server.addr;
-    let mut child = Command::new(std::env::current_exe().expect("exe"))
-        .args(["--hold", &addr.to_string(), &HELD_STREAMS.to_string()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("client process");
+    let addr = server.addr();
+    let mut child = ChildGuard::spawn(
+        Command::new(std::env::current_exe().expect("exe"))
+            .args(["--hold", &addr.to_string(), &HELD_STREAMS.to_string()])
+            .stdout(Stdio::piped()),
+    )
+    .expect("client process");
     let mut out = BufReader::new(child.stdout.take().expect("stdout"));
     let mut line = String::new();
     out.read_line(&mut line).expect("ready line");
     assert_eq!(line.trim(), "ready", "client failed to open streams");
     let started = Instant::now();
-    server.stop(true, which == Server::Ours);
+    let how = if which == Server::Ours {
+        Stop::EndStreams
+    } else {
+        Stop::Graceful
+    };
+    client.block_on(server.stop_with(how));
     let took = started.elapsed();
     line.clear();
     out.read_line(&mut line).expect("result line");
     let _ = child.wait();
     format!("{:>7.3} s   client: {}", took.as_secs_f64(), line.trim())
+}
+
+fn client_runtime() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("client runtime")
 }
 
 fn main() {
@@ -262,6 +240,7 @@ fn main() {
     if args.iter().any(|a| a == "--list") {
         return;
     }
+    let client = client_runtime();
     println!("disconnect -> stream dropped / CleanUp ran ({SAMPLES} connections each)");
     for (name, detect) in [
         ("default server settings", false),
@@ -271,21 +250,21 @@ fn main() {
         for (close, reset) in [("FIN", false), ("RST", true)] {
             println!(
                 "    {close}  sse-runtime:   {}",
-                latency(Server::Ours, detect, reset)
+                latency(&client, Server::Ours, detect, reset)
             );
             println!(
                 "    {close}  actix-web-lab: {}",
-                latency(Server::Lab, detect, reset)
+                latency(&client, Server::Lab, detect, reset)
             );
         }
     }
     println!("graceful stop with {HELD_STREAMS} open streams (actix shutdown_timeout 10 s)");
     println!(
         "  sse-runtime (sse_runtime::stop): {}",
-        graceful_stop(Server::Ours)
+        graceful_stop(&client, Server::Ours)
     );
     println!(
         "  actix-web-lab (handle.stop(true)): {}",
-        graceful_stop(Server::Lab)
+        graceful_stop(&client, Server::Lab)
     );
 }

@@ -9,7 +9,8 @@
 //! wall-clock throughput.
 //!
 //! Each server runs on threads of its own: actix-web (ours and
-//! actix-web-lab) on an actix `System` with one worker, axum on a tokio
+//! actix-web-lab) on an actix `System` with one worker
+//! (`sse-test-support`'s `serve_on_thread`), axum on a tokio
 //! current-thread runtime on its own thread.
 
 use std::net::SocketAddr;
@@ -19,9 +20,10 @@ use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 use futures_util::stream::{self, Stream, StreamExt};
 use sse_runtime::{controller, sse};
+use sse_test_support::{ServerOptions, Stop, TestServer};
 
 use crate::Tick;
 
@@ -135,9 +137,12 @@ pub fn axum_stream(
     stream::iter(0..n).map(|seq| Event::default().json_data(Tick::new(seq)))
 }
 
-enum Stop {
-    Actix(actix_web::dev::ServerHandle),
-    Axum(tokio::sync::oneshot::Sender<()>),
+enum Running {
+    Actix(TestServer),
+    Axum {
+        stop: tokio::sync::oneshot::Sender<()>,
+        thread: JoinHandle<()>,
+    },
 }
 
 /// A running server; [`Server::stop`] shuts it down and joins its thread.
@@ -148,8 +153,7 @@ pub struct Server {
     pub addr: SocketAddr,
     /// CPU time of the serving thread for the last completed stream.
     pub meter: CpuMeter,
-    stop: Stop,
-    thread: JoinHandle<()>,
+    running: Running,
 }
 
 impl std::fmt::Debug for Server {
@@ -196,13 +200,13 @@ impl Server {
     /// # Panics
     /// If the server thread panicked.
     pub async fn stop(self) {
-        match self.stop {
-            Stop::Actix(handle) => handle.stop(true).await,
-            Stop::Axum(tx) => {
-                let _ = tx.send(());
+        match self.running {
+            Running::Actix(server) => server.stop_with(Stop::Graceful).await,
+            Running::Axum { stop, thread } => {
+                let _ = stop.send(());
+                thread.join().expect("server thread panicked");
             }
         }
-        self.thread.join().expect("server thread panicked");
     }
 }
 
@@ -210,40 +214,18 @@ fn start_actix<F>(contender: Contender, meter: CpuMeter, configure: F) -> Server
 where
     F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
 {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let thread = std::thread::Builder::new()
-        .name(format!("{}-system", contender.name()))
-        .spawn(move || {
-            actix_rt::System::new().block_on(async move {
-                let server = HttpServer::new(move || App::new().configure(configure.clone()))
-                    .workers(1)
-                    .disable_signals()
-                    .shutdown_timeout(1);
-                // `SSE_BENCH_HARDENED=1`: ours as deployed with
-                // `.sse_defaults()` (send-buffer cap, write-timeout watchdog).
-                let hardened = contender == Contender::Ours
-                    && std::env::var_os("SSE_BENCH_HARDENED").is_some_and(|v| v == "1");
-                let server = if hardened {
-                    sse_runtime::SseServerExt::sse_defaults(server)
-                } else {
-                    server
-                };
-                let server = server.bind(("127.0.0.1", 0)).expect("bind 127.0.0.1:0");
-                let addr = server.addrs()[0];
-                let server = server.run();
-                tx.send((addr, server.handle()))
-                    .expect("bench main thread gone");
-                server.await.expect("actix server failed");
-            });
-        })
-        .expect("spawn server thread");
-    let (addr, handle) = rx.recv().expect("server thread died before binding");
+    // `SSE_BENCH_HARDENED=1`: ours as deployed with `.sse_defaults()`
+    // (send-buffer cap, write-timeout watchdog).
+    let hardened = contender == Contender::Ours
+        && std::env::var_os("SSE_BENCH_HARDENED").is_some_and(|v| v == "1");
+    let options = ServerOptions::new()
+        .sse_settings(hardened.then(sse_runtime::SseSettings::default));
+    let server = options.serve_on_thread(move || App::new().configure(configure.clone()));
     Server {
         contender,
-        addr,
+        addr: server.addr(),
         meter,
-        stop: Stop::Actix(handle),
-        thread,
+        running: Running::Actix(server),
     }
 }
 
@@ -285,7 +267,9 @@ fn start_axum(n: u64, meter: CpuMeter) -> Server {
         contender: Contender::Axum,
         addr,
         meter,
-        stop: Stop::Axum(stop_tx),
-        thread,
+        running: Running::Axum {
+            stop: stop_tx,
+            thread,
+        },
     }
 }

@@ -1,26 +1,25 @@
 //! The examples over real HTTP: each test starts the demo's services on
-//! 127.0.0.1 with an OS-chosen port and talks to them with `reqwest`.
+//! 127.0.0.1 with an OS-chosen port and talks to them with the raw client
+//! of `sse-test-support`, which shows the body exactly as sent.
 //!
 //! Every sleep of the examples runs at [`FAST`] (one second lasts 10 ms),
 //! and every wait here is bounded, so no test takes more than a second or
 //! two.
 
-use std::collections::VecDeque;
-use std::future::Future;
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use actix_web::dev::ServerHandle;
 use sse_examples::services::Stats;
 use sse_examples::{Config, Examples, Pace, ROUTES};
-use sse_runtime::parse::{EventStreamParser, ReceivedEvent};
+use sse_runtime::parse::ReceivedEvent;
+use sse_test_support::{
+    lossy, wait_until, within, ChildGuard, EventReader, RawRequest, RawResponse, TestServer, STEP,
+};
 
 /// One second of the examples lasts 10 ms.
 const FAST: Pace = Pace::new(Duration::from_millis(10));
-
-/// Bound on any single wait.
-const WAIT: Duration = Duration::from_secs(5);
 
 fn config() -> Config {
     Config {
@@ -30,65 +29,60 @@ fn config() -> Config {
     }
 }
 
-struct TestServer {
-    base: String,
+/// The demo's services, served by the demo's own `Examples::serve`.
+struct Demo {
+    server: TestServer,
     examples: Examples,
-    handle: ServerHandle,
 }
 
-async fn start(config: Config) -> TestServer {
+fn start(config: Config) -> Demo {
     let examples = Examples::new(config);
     let (server, addr) = examples
         .serve(("127.0.0.1", 0), 1)
         .expect("bind 127.0.0.1:0");
-    let handle = server.handle();
-    actix_rt::spawn(server);
-    TestServer {
-        base: format!("http://{addr}"),
+    Demo {
+        server: TestServer::adopt(server, addr),
         examples,
-        handle,
     }
 }
 
-impl TestServer {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+impl Demo {
+    async fn send(&self, request: RawRequest) -> RawResponse {
+        send(self.server.addr(), request).await
     }
 
     /// The whole body of a finite route, after checking the SSE headers.
     async fn body(&self, path: &str) -> String {
-        let response = bounded(reqwest::get(self.url(path)), path).await.unwrap();
+        let mut response = self.send(RawRequest::get(path)).await;
         assert_sse_headers(&response, path);
-        let bytes = bounded(response.bytes(), path).await.unwrap();
-        String::from_utf8(bytes.to_vec()).unwrap()
+        text(&mut response, path).await
     }
 
-    async fn open(&self, path: &str) -> Sse {
-        let response = bounded(reqwest::get(self.url(path)), path).await.unwrap();
+    async fn open(&self, path: &str) -> EventReader {
+        let response = self.send(RawRequest::get(path)).await;
         assert_sse_headers(&response, path);
-        Sse {
-            response,
-            parser: EventStreamParser::new(),
-            pending: VecDeque::new(),
-            raw: Vec::new(),
-            path: path.to_owned(),
-        }
+        response.into_events()
+    }
+
+    /// POSTs `json`; returns the status and the answer.
+    async fn post_json(&self, path: &str, json: &str) -> (u16, String) {
+        let request = RawRequest::post(path)
+            .header("content-type", "application/json")
+            .body(json);
+        let mut response = self.send(request).await;
+        (response.status(), text(&mut response, path).await)
+    }
+
+    /// Sends `user` a chat notification.
+    async fn notify(&self, user: &str, from: &str, message: &str) -> (u16, String) {
+        let json = format!(r#"{{"from":"{from}","message":"{message}"}}"#);
+        self.post_json(&format!("/aim/notifications/{user}"), &json)
+            .await
     }
 
     /// Waits until the server's stats satisfy `done`.
     async fn wait_for_stats(&self, what: &str, done: impl Fn(&Stats) -> bool) {
-        let start = Instant::now();
-        loop {
-            let stats = self.examples.stats();
-            if done(&stats) {
-                return;
-            }
-            assert!(
-                start.elapsed() < WAIT,
-                "timed out waiting for {what}: {stats:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+        wait_for_stats(&self.examples, what, done).await;
     }
 
     async fn wait_until_idle(&self) {
@@ -97,73 +91,61 @@ impl TestServer {
     }
 
     async fn stop(self) {
-        self.handle.stop(false).await;
+        self.server.stop().await;
     }
 }
 
-async fn bounded<T>(future: impl Future<Output = T>, what: &str) -> T {
-    tokio::time::timeout(WAIT, future)
+async fn send(addr: SocketAddr, request: RawRequest) -> RawResponse {
+    let described = format!("{request:?}");
+    request
+        .send(addr)
         .await
-        .unwrap_or_else(|_| panic!("timed out on {what}"))
+        .unwrap_or_else(|err| panic!("{described}: {err}"))
 }
 
-fn assert_sse_headers(response: &reqwest::Response, path: &str) {
+/// The rest of a finite body as text.
+async fn text(response: &mut RawResponse, path: &str) -> String {
+    let body = response
+        .body_to_end(STEP)
+        .await
+        .unwrap_or_else(|err| panic!("{path}: {err}"));
+    String::from_utf8(body).unwrap_or_else(|err| panic!("{path}: {err}"))
+}
+
+async fn wait_for_stats(examples: &Examples, what: &str, done: impl Fn(&Stats) -> bool) {
+    assert!(
+        wait_until(STEP, || done(&examples.stats())).await,
+        "timed out waiting for {what}: {:?}",
+        examples.stats()
+    );
+}
+
+fn assert_sse_headers(response: &RawResponse, path: &str) {
     assert_eq!(response.status(), 200, "{path}");
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let header = |name: &str| response.header(name).unwrap_or_default().to_owned();
     assert_eq!(header("content-type"), "text/event-stream", "{path}");
     assert_eq!(header("cache-control"), "no-cache", "{path}");
 }
 
-/// An open event stream, read event by event.
-struct Sse {
-    response: reqwest::Response,
-    parser: EventStreamParser,
-    pending: VecDeque<ReceivedEvent>,
-    raw: Vec<u8>,
-    path: String,
+async fn next(sse: &mut EventReader) -> Option<ReceivedEvent> {
+    sse.next_event().await.expect("the event stream")
 }
 
-impl Sse {
-    /// The next event; `None` at the end of the stream.
-    async fn next(&mut self) -> Option<ReceivedEvent> {
-        loop {
-            if let Some(event) = self.pending.pop_front() {
-                return Some(event);
-            }
-            let chunk = bounded(self.response.chunk(), &self.path).await.unwrap()?;
-            self.raw.extend_from_slice(&chunk);
-            self.pending.extend(self.parser.feed(&chunk).unwrap());
-        }
-    }
+async fn take(sse: &mut EventReader, n: usize) -> Vec<ReceivedEvent> {
+    sse.take(n).await.expect("the event stream")
+}
 
-    async fn take(&mut self, n: usize) -> Vec<ReceivedEvent> {
-        let mut events = Vec::new();
-        while events.len() < n {
-            let event = self.next().await;
-            events.push(event.unwrap_or_else(|| panic!("{} ended after {events:?}", self.path)));
-        }
-        events
-    }
+fn data(events: &[ReceivedEvent]) -> Vec<&str> {
+    events.iter().map(|e| e.data.as_str()).collect()
+}
 
-    fn data(events: &[ReceivedEvent]) -> Vec<&str> {
-        events.iter().map(|e| e.data.as_str()).collect()
-    }
-
-    fn raw(&self) -> &str {
-        std::str::from_utf8(&self.raw).unwrap()
-    }
+fn raw(sse: &EventReader) -> String {
+    lossy(sse.raw_bytes())
 }
 
 #[actix_web::test]
 async fn updates_sends_the_two_strings() {
-    let server = start(config()).await;
+    let server = start(config());
     assert_eq!(
         server.body("/events/updates").await,
         "data: Hello, world!\n\ndata: This is a real-time update\n\n"
@@ -173,7 +155,7 @@ async fn updates_sends_the_two_strings() {
 
 #[actix_web::test]
 async fn limited_sends_five_updates_a_second_apart_then_closes() {
-    let server = start(config()).await;
+    let server = start(config());
     let started = Instant::now();
     let body = server.body("/events/limited").await;
     assert_eq!(
@@ -187,7 +169,7 @@ async fn limited_sends_five_updates_a_second_apart_then_closes() {
 
 #[actix_web::test]
 async fn updates_100_sends_a_hundred_updates_then_closes() {
-    let server = start(config()).await;
+    let server = start(config());
     let expected: String = (0..100).map(|i| format!("data: Update {i}\n\n")).collect();
     assert_eq!(server.body("/events/updates-100").await, expected);
     server.stop().await;
@@ -195,7 +177,7 @@ async fn updates_100_sends_a_hundred_updates_then_closes() {
 
 #[actix_web::test]
 async fn progress_counts_to_100_then_completes() {
-    let server = start(config()).await;
+    let server = start(config());
     let mut expected: String = (0..=100)
         .step_by(10)
         .map(|i| {
@@ -211,7 +193,7 @@ async fn progress_counts_to_100_then_completes() {
 
 #[actix_web::test]
 async fn named_events_keep_their_names() {
-    let server = start(config()).await;
+    let server = start(config());
     assert_eq!(
         server.body("/aim/named").await,
         "event: notification\ndata: {\"message\":\"New notification\"}\n\n\
@@ -222,7 +204,7 @@ async fn named_events_keep_their_names() {
 
 #[actix_web::test]
 async fn aim_sending_samples() {
-    let server = start(config()).await;
+    let server = start(config());
     assert_eq!(server.body("/aim/basic").await, "data: Hello, SSE!\n\n");
 
     let expected: String = (0..5)
@@ -271,31 +253,28 @@ fn assert_iso8601(text: &str) {
 
 #[actix_web::test]
 async fn status_is_typed_json_with_an_iso_timestamp() {
-    let server = start(config()).await;
+    let server = start(config());
     let mut sse = server.open("/events/status").await;
-    let event = sse.next().await.unwrap();
-    assert!(sse.next().await.is_none());
+    let event = next(&mut sse).await.unwrap();
+    assert!(next(&mut sse).await.is_none());
     let status: serde_json::Value = event.json().unwrap();
     assert_eq!(status["status"], "Running");
     assert_iso8601(status["timestamp"].as_str().unwrap());
-    assert!(sse
-        .raw()
-        .starts_with("data: {\"status\":\"Running\",\"timestamp\":\""));
+    assert!(raw(&sse).starts_with("data: {\"status\":\"Running\",\"timestamp\":\""));
     server.stop().await;
 }
 
 #[actix_web::test]
 async fn ids_are_sent_and_the_stream_stops_when_the_client_leaves() {
-    let server = start(config()).await;
+    let server = start(config());
     let mut sse = server.open("/aim/ids").await;
-    let events = sse.take(3).await;
+    let events = take(&mut sse, 3).await;
     assert_eq!(
         events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
         ["1", "2", "3"]
     );
-    assert_eq!(Sse::data(&events), ["Event 1", "Event 2", "Event 3"]);
-    assert!(sse
-        .raw()
+    assert_eq!(data(&events), ["Event 1", "Event 2", "Event 3"]);
+    assert!(raw(&sse)
         .starts_with("id: 1\ndata: Event 1\n\nid: 2\ndata: Event 2\n\nid: 3\ndata: Event 3\n\n"));
     drop(sse);
     server.stop().await;
@@ -303,11 +282,11 @@ async fn ids_are_sent_and_the_stream_stops_when_the_client_leaves() {
 
 #[actix_web::test]
 async fn counter_timer_stops_when_the_client_leaves() {
-    let server = start(config()).await;
+    let server = start(config());
     let mut sse = server.open("/aim/counter").await;
-    let events = sse.take(3).await;
+    let events = take(&mut sse, 3).await;
     assert_eq!(
-        Sse::data(&events),
+        data(&events),
         [r#"{"count":1}"#, r#"{"count":2}"#, r#"{"count":3}"#]
     );
     assert_eq!(server.examples.stats().counters_running, 1);
@@ -320,7 +299,7 @@ async fn counter_timer_stops_when_the_client_leaves() {
 
 #[actix_web::test]
 async fn live_updates_reach_every_subscriber_until_it_leaves() {
-    let server = start(config()).await;
+    let server = start(config());
     let mut first = server.open("/events/live").await;
     let mut second = server.open("/events/live").await;
     server
@@ -331,20 +310,17 @@ async fn live_updates_reach_every_subscriber_until_it_leaves() {
     assert_eq!(live.publish("Live update #2"), 2);
     for sse in [&mut first, &mut second] {
         assert_eq!(
-            Sse::data(&sse.take(2).await),
+            data(&take(sse, 2).await),
             ["Live update #1", "Live update #2"]
         );
-        assert_eq!(
-            sse.raw(),
-            "data: Live update #1\n\ndata: Live update #2\n\n"
-        );
+        assert_eq!(raw(sse), "data: Live update #1\n\ndata: Live update #2\n\n");
     }
     drop(first);
     server
         .wait_for_stats("one live subscriber", |s| s.live_subscribers == 1)
         .await;
     assert_eq!(live.publish("Live update #3"), 1);
-    assert_eq!(second.next().await.unwrap().data, "Live update #3");
+    assert_eq!(next(&mut second).await.unwrap().data, "Live update #3");
     drop(second);
     server.wait_until_idle().await;
     server.stop().await;
@@ -355,10 +331,9 @@ async fn live_updates_with_the_background_ticker() {
     let server = start(Config {
         background: true,
         ..config()
-    })
-    .await;
+    });
     let mut sse = server.open("/events/live").await;
-    let events = sse.take(3).await;
+    let events = take(&mut sse, 3).await;
     let numbers: Vec<u64> = events
         .iter()
         .map(|e| {
@@ -378,7 +353,7 @@ async fn live_updates_with_the_background_ticker() {
 
 #[actix_web::test]
 async fn feed_events_carry_id_type_and_json() {
-    let server = start(config()).await;
+    let server = start(config());
     let mut sse = server.open("/aim/feed").await;
     server
         .wait_for_stats("a feed subscriber", |s| s.feed_subscribers == 1)
@@ -386,11 +361,11 @@ async fn feed_events_carry_id_type_and_json() {
     let feed = &server.examples.services().feed;
     feed.publish("post", "ada", "hello");
     feed.publish("like", "grace", "liked a post by ada");
-    let events = sse.take(2).await;
+    let events = take(&mut sse, 2).await;
     assert_eq!(events[1].event, "like");
     assert_eq!(events[1].id, "2");
     assert_eq!(
-        sse.raw(),
+        raw(&sse),
         "id: 1\nevent: post\ndata: {\"id\":\"1\",\"type\":\"post\",\"author\":\"ada\",\"text\":\"hello\"}\n\n\
          id: 2\nevent: like\ndata: {\"id\":\"2\",\"type\":\"like\",\"author\":\"grace\",\"text\":\"liked a post by ada\"}\n\n"
     );
@@ -401,43 +376,30 @@ async fn feed_events_carry_id_type_and_json() {
 
 #[actix_web::test]
 async fn chat_notifications_reach_only_their_user() {
-    let server = start(config()).await;
+    let server = start(config());
     let mut alice = server.open("/aim/notifications/alice").await;
     let mut bob = server.open("/aim/notifications/bob").await;
     server
         .wait_for_stats("two users", |s| s.notification_users == 2)
         .await;
 
-    let client = reqwest::Client::new();
-    let post = |user: &str, from: &str, message: &str| {
-        client
-            .post(server.url(&format!("/aim/notifications/{user}")))
-            .header("content-type", "application/json")
-            .body(format!(r#"{{"from":"{from}","message":"{message}"}}"#))
-            .send()
-    };
-    let response = bounded(post("alice", "bob", "Hi Alice!"), "POST")
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
-    assert_eq!(response.text().await.unwrap(), r#"{"delivered":1}"#);
-    let response = bounded(post("bob", "alice", "Hi Bob!"), "POST")
-        .await
-        .unwrap();
-    assert_eq!(response.text().await.unwrap(), r#"{"delivered":1}"#);
-    let response = bounded(post("carol", "bob", "anyone?"), "POST")
-        .await
-        .unwrap();
-    assert_eq!(response.text().await.unwrap(), r#"{"delivered":0}"#);
+    assert_eq!(
+        server.notify("alice", "bob", "Hi Alice!").await,
+        (202, r#"{"delivered":1}"#.to_owned())
+    );
+    let (_, answer) = server.notify("bob", "alice", "Hi Bob!").await;
+    assert_eq!(answer, r#"{"delivered":1}"#);
+    let (_, answer) = server.notify("carol", "bob", "anyone?").await;
+    assert_eq!(answer, r#"{"delivered":0}"#);
 
-    let to_alice = alice.next().await.unwrap();
+    let to_alice = next(&mut alice).await.unwrap();
     assert_eq!(to_alice.event, "notification");
     let notification: serde_json::Value = to_alice.json().unwrap();
     assert_eq!(notification["from"], "bob");
     assert_eq!(notification["message"], "Hi Alice!");
     assert_iso8601(notification["timestamp"].as_str().unwrap());
     // Bob's first notification is his own, not Alice's.
-    let to_bob: serde_json::Value = bob.next().await.unwrap().json().unwrap();
+    let to_bob: serde_json::Value = next(&mut bob).await.unwrap().json().unwrap();
     assert_eq!(to_bob["message"], "Hi Bob!");
 
     drop(alice);
@@ -448,7 +410,7 @@ async fn chat_notifications_reach_only_their_user() {
 
 #[actix_web::test]
 async fn manual_cleanup_disposes_the_resource() {
-    let server = start(config()).await;
+    let server = start(config());
     // To the end: the upstream fails after three events, which ends the
     // stream with an error event.
     assert_eq!(
@@ -461,7 +423,7 @@ async fn manual_cleanup_disposes_the_resource() {
 
     // Leaving early disposes of it too.
     let mut sse = server.open("/events/events").await;
-    assert_eq!(sse.next().await.unwrap().data, "Event 1");
+    assert_eq!(next(&mut sse).await.unwrap().data, "Event 1");
     assert_eq!(server.examples.stats().resources_in_use, 1);
     drop(sse);
     server.wait_until_idle().await;
@@ -471,7 +433,7 @@ async fn manual_cleanup_disposes_the_resource() {
 
 #[actix_web::test]
 async fn connection_errors_end_with_the_error_text() {
-    let server = start(config()).await;
+    let server = start(config());
     assert_eq!(
         server.body("/events/connection-errors").await,
         "data: Event 1\n\ndata: Event 2\n\ndata: Event 3\n\n\
@@ -483,12 +445,12 @@ async fn connection_errors_end_with_the_error_text() {
 
 #[actix_web::test]
 async fn graceful_degradation_resubscribes_after_an_error() {
-    let server = start(config()).await;
+    let server = start(config());
     let mut sse = server.open("/events/graceful").await;
-    let events = sse.take(9).await;
+    let events = take(&mut sse, 9).await;
     let unavailable = "Service temporarily unavailable";
     assert_eq!(
-        Sse::data(&events),
+        data(&events),
         [
             "Event 1",
             "Event 2",
@@ -511,10 +473,9 @@ async fn proper_cleanup_cancels_the_listener_and_disposes_the_resource() {
     let server = start(Config {
         upstream_fails_after: None,
         ..config()
-    })
-    .await;
+    });
     let mut sse = server.open("/events/proper-cleanup").await;
-    assert_eq!(Sse::data(&sse.take(2).await), ["Event 1", "Event 2"]);
+    assert_eq!(data(&take(&mut sse, 2).await), ["Event 1", "Event 2"]);
     let stats = server.examples.stats();
     assert_eq!(
         (
@@ -532,10 +493,10 @@ async fn proper_cleanup_cancels_the_listener_and_disposes_the_resource() {
 
 #[actix_web::test]
 async fn updates_forever_stops_when_the_client_leaves() {
-    let server = start(config()).await;
+    let server = start(config());
     let mut sse = server.open("/events/updates-forever").await;
     assert_eq!(
-        Sse::data(&sse.take(3).await),
+        data(&take(&mut sse, 3).await),
         ["Update", "Update", "Update"]
     );
     drop(sse);
@@ -548,8 +509,7 @@ async fn every_listed_route_answers_and_cleans_up() {
     let server = start(Config {
         background: true,
         ..config()
-    })
-    .await;
+    });
     let mut open = Vec::new();
     for route in ROUTES {
         match route.method {
@@ -558,34 +518,38 @@ async fn every_listed_route_answers_and_cleans_up() {
                 // The notification stream waits for a POST; every other
                 // route sends something within a few paced seconds.
                 if !route.path.starts_with("/aim/notifications/") {
-                    assert!(sse.next().await.is_some(), "{} sent nothing", route.path);
+                    assert!(
+                        next(&mut sse).await.is_some(),
+                        "{} sent nothing",
+                        route.path
+                    );
                 }
                 open.push(sse);
             }
             "POST" => {
-                let response = reqwest::Client::new()
-                    .post(server.url(route.path))
-                    .header("content-type", "application/json")
-                    .body(r#"{"from":"bob","message":"Hi Alice!"}"#);
-                let response = bounded(response.send(), route.path).await.unwrap();
-                assert_eq!(response.status(), 202, "{}", route.path);
-                assert_eq!(response.text().await.unwrap(), r#"{"delivered":1}"#);
+                let answer = server
+                    .post_json(route.path, r#"{"from":"bob","message":"Hi Alice!"}"#)
+                    .await;
+                assert_eq!(
+                    answer,
+                    (202, r#"{"delivered":1}"#.to_owned()),
+                    "{}",
+                    route.path
+                );
             }
             other => panic!("unexpected method {other}"),
         }
     }
-    let page = bounded(reqwest::get(server.url("/")), "/").await.unwrap();
+    let mut page = server.send(RawRequest::get("/")).await;
     assert_eq!(page.status(), 200);
-    let page = page.text().await.unwrap();
+    let page = text(&mut page, "/").await;
     for route in ["/aim/named", "/aim/ids", "new EventSource(route)"] {
         assert!(page.contains(route), "the page lacks {route}");
     }
     drop(open);
     server.wait_until_idle().await;
-    let stats = bounded(reqwest::get(server.url("/stats")), "/stats")
-        .await
-        .unwrap();
-    let stats: serde_json::Value = serde_json::from_str(&stats.text().await.unwrap()).unwrap();
+    let mut stats = server.send(RawRequest::get("/stats")).await;
+    let stats: serde_json::Value = serde_json::from_str(&text(&mut stats, "/stats").await).unwrap();
     assert_eq!(stats["upstream_streams"], 0);
     assert_eq!(stats["notification_users"], 0);
     server.stop().await;
@@ -595,12 +559,14 @@ async fn every_listed_route_answers_and_cleans_up() {
 /// listing with a `curl -N` line per route, and a route served.
 #[actix_web::test]
 async fn demo_binary_lists_every_route_and_serves_them() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
-        .args(["--addr", "127.0.0.1:0", "--pace", "10ms"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the demo");
+    // Killed when dropped, should an assertion fail first.
+    let mut child = ChildGuard::spawn(
+        Command::new(env!("CARGO_BIN_EXE_demo"))
+            .args(["--addr", "127.0.0.1:0", "--pace", "10ms"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    )
+    .expect("start the demo");
     let stdout = child.stdout.take().unwrap();
     // Read the listing on a thread: a blocking read must not stall the
     // runtime, and must not hang the test if the demo prints nothing.
@@ -619,13 +585,9 @@ async fn demo_binary_lists_every_route_and_serves_them() {
         .last()
         .is_some_and(|l: &String| l.starts_with("Press Ctrl-C"))
     {
-        match lines_rx.recv_timeout(WAIT) {
+        match lines_rx.recv_timeout(STEP) {
             Ok(line) => listing.push(line),
-            Err(err) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("the demo's listing stopped ({err}) after {listing:#?}");
-            }
+            Err(err) => panic!("the demo's listing stopped ({err}) after {listing:#?}"),
         }
     }
     let base = listing[0]
@@ -640,9 +602,13 @@ async fn demo_binary_lists_every_route_and_serves_them() {
         );
     }
     assert!(listing.contains(&format!("{base}/ ")), "{listing}");
+    let addr: SocketAddr = base
+        .strip_prefix("http://")
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("not an http://ip:port address: {base}"));
 
-    let response = bounded(reqwest::get(format!("{base}/events/limited")), "demo").await;
-    let body = bounded(response.unwrap().text(), "demo").await.unwrap();
+    let mut response = send(addr, RawRequest::get("/events/limited")).await;
+    let body = text(&mut response, "/events/limited").await;
     assert_eq!(
         body,
         "data: Update 0\n\ndata: Update 1\n\ndata: Update 2\n\ndata: Update 3\n\ndata: Update 4\n\n"
@@ -650,10 +616,8 @@ async fn demo_binary_lists_every_route_and_serves_them() {
 
     // SIGTERM: the open (infinite) stream ends with a retry hint and the
     // demo exits promptly instead of waiting out actix's 30 s timeout.
-    let mut live = bounded(reqwest::get(format!("{base}/aim/ids")), "demo")
-        .await
-        .unwrap();
-    let first = bounded(live.chunk(), "first event").await.unwrap();
+    let mut live = send(addr, RawRequest::get("/aim/ids")).await;
+    let first = live.next_chunk_within(STEP).await.expect("first event");
     assert!(first.is_some());
     let signalled = std::time::Instant::now();
     let status = Command::new("kill")
@@ -662,22 +626,16 @@ async fn demo_binary_lists_every_route_and_serves_them() {
         .expect("send SIGTERM to the demo we started");
     assert!(status.success());
     let mut rest = Vec::new();
-    while let Ok(Some(chunk)) = bounded(live.chunk(), "stream end").await {
+    while let Ok(Some(chunk)) = within(STEP, live.next_chunk()).await {
         rest.extend_from_slice(&chunk);
     }
-    let rest = String::from_utf8_lossy(&rest);
+    let rest = lossy(&rest);
     assert!(rest.contains(": server shutting down\nretry: "), "{rest:?}");
-    let exited = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if signalled.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the demo did not exit within 10 s of SIGTERM");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let exited = child
+        .wait_within(Duration::from_secs(10))
+        .await
+        .expect("wait for the demo")
+        .expect("the demo did not exit within 10 s of SIGTERM");
     assert!(exited.success(), "{exited:?}");
     assert!(
         signalled.elapsed() < Duration::from_secs(5),

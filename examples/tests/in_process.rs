@@ -1,15 +1,16 @@
 //! The examples in-process, through `sse_runtime::test`: no socket, the
 //! response body is read (and dropped, to disconnect) directly.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::{test, App};
 use sse_examples::services::Stats;
 use sse_examples::{Config, Examples, Pace};
 use sse_runtime::test::{all_events, call, events};
+use sse_test_support::{wait_until, STEP};
 
 const FAST: Pace = Pace::new(Duration::from_millis(10));
-const WAIT: Duration = Duration::from_secs(5);
+const WAIT: Duration = STEP;
 
 fn examples() -> Examples {
     Examples::new(Config {
@@ -24,15 +25,11 @@ fn get(path: &str) -> test::TestRequest {
 }
 
 async fn wait_for(examples: &Examples, what: &str, done: impl Fn(&Stats) -> bool) {
-    let start = Instant::now();
-    while !done(&examples.stats()) {
-        assert!(
-            start.elapsed() < WAIT,
-            "timed out waiting for {what}: {:?}",
-            examples.stats()
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    assert!(
+        wait_until(WAIT, || done(&examples.stats())).await,
+        "timed out waiting for {what}: {:?}",
+        examples.stats()
+    );
 }
 
 #[actix_web::test]

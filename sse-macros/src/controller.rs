@@ -1,12 +1,13 @@
-//! `#[controller]`: read the impl block, collect its routes, and strip the
-//! route attributes so the methods stay ordinary methods.
+//! `#[controller]`: read the impl block, collect its routes, and take the
+//! route attributes off so the methods stay ordinary methods.
 
 use proc_macro2::TokenStream;
-use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, ImplItem, ItemImpl, Lit, Token};
+use syn::{Attribute, Expr, ImplItem, ImplItemFn, ItemImpl};
 
+use crate::args::{self, Opt};
 use crate::ctx::Ctx;
+use crate::misplaced;
 use crate::path;
 use crate::route::{self, Kind, Route};
 use crate::signature::{self, Signature};
@@ -18,6 +19,21 @@ pub(crate) struct ControllerArgs {
     pub(crate) krate: syn::Path,
 }
 
+impl Default for ControllerArgs {
+    fn default() -> Self {
+        ControllerArgs {
+            prefix: String::new(),
+            krate: syn::parse_quote!(::sse_runtime),
+        }
+    }
+}
+
+/// Every option of `#[controller]`, the only place their keys are written.
+const CONTROLLER_OPTIONS: &[Opt<ControllerArgs>] = &[Opt {
+    key: "crate",
+    set: set_crate,
+}];
+
 /// One route of the controller, ready for expansion.
 pub(crate) struct RouteMethod {
     pub(crate) route: Route,
@@ -26,148 +42,64 @@ pub(crate) struct RouteMethod {
     pub(crate) signature: Signature,
 }
 
-pub(crate) fn parse_args(ctx: &Ctx, args: TokenStream) -> ControllerArgs {
-    let mut parsed = ControllerArgs {
-        prefix: String::new(),
-        krate: syn::parse_quote!(::sse_runtime),
+/// What [`collect`] found in the impl block.
+#[derive(Default)]
+pub(crate) struct Collected {
+    pub(crate) routes: Vec<RouteMethod>,
+    /// Some method is marked by the bare name `#[sse]`, which then has to
+    /// resolve whether or not the user imported it.
+    pub(crate) bare_sse: bool,
+}
+
+pub(crate) fn parse_args(ctx: &Ctx, tokens: TokenStream) -> ControllerArgs {
+    let mut parsed = ControllerArgs::default();
+    let Some(args) = args::parse(ctx, tokens) else {
+        return parsed;
     };
-    let list =
-        match syn::parse::Parser::parse2(Punctuated::<Expr, Token![,]>::parse_terminated, args) {
-            Ok(list) => list,
-            Err(err) => {
-                ctx.push(err);
-                return parsed;
-            }
-        };
-    for (i, arg) in list.iter().enumerate() {
-        match arg {
-            Expr::Lit(ExprLit {
-                lit: Lit::Str(lit), ..
-            }) if i == 0 => {
-                parsed.prefix = lit.value();
-                if let Err(message) = path::validate(&parsed.prefix) {
-                    ctx.error(lit, message);
-                }
-            }
-            Expr::Assign(assign) if is_crate_key(&assign.left) => match &*assign.right {
-                Expr::Lit(ExprLit {
-                    lit: Lit::Str(lit), ..
-                }) => match lit.parse::<syn::Path>() {
-                    Ok(path) => parsed.krate = path,
-                    Err(_) => ctx.error(
-                        lit,
-                        "`crate` takes the path of the runtime crate as this crate names it, e.g. `crate = \"my_sse\"`",
-                    ),
-                },
-                other => ctx.error(
-                    other,
-                    match path::quoted(other) {
-                        Some(path) => format!("`crate` takes a string: `crate = {path}`"),
-                        None => "`crate` takes a string: `crate = \"my_sse\"`".to_owned(),
-                    },
-                ),
-            },
-            Expr::Assign(assign) => {
-                let key = &assign.left;
-                ctx.error(
-                    key,
-                    format!(
-                        "unknown option `{}`: `#[controller]` takes a path and optionally `crate = \"path\"`",
-                        quote::quote!(#key)
-                    ),
-                );
-            }
-            other if i == 0 => ctx.error(
-                other,
-                match path::quoted(other) {
-                    Some(path) => format!("the controller path must be a string literal: `#[controller({path})]`"),
-                    None => "the controller path must be a string literal: `#[controller(\"path\")]`".to_owned(),
-                },
-            ),
-            other => ctx.error(
-                other,
-                "expected `#[controller(\"path\")]`, optionally followed by `crate = \"path\"`",
-            ),
+    let mut args = args.into_iter().peekable();
+    // The path is optional: without one, the routes mount at the root.
+    if let Some(first) = args.next_if(|first| !matches!(first, Expr::Assign(_))) {
+        if let Some(lit) = args::path_literal(ctx, "controller", "controller", &first) {
+            parsed.prefix = lit.value();
         }
     }
+    args::apply_options(ctx, "controller", CONTROLLER_OPTIONS, &mut parsed, args);
     parsed
 }
 
-/// The error for `#[controller]` on something other than an impl block,
-/// pointing at what it is (`struct Events`, `fn events`).
-pub(crate) fn not_an_impl(item: &TokenStream) -> syn::Error {
-    let usage = "`#[controller]` goes on an impl block";
-    match syn::parse2::<syn::Item>(item.clone()) {
-        Ok(syn::Item::Struct(s)) => {
-            struct_like(&s.struct_token, &s.ident, &s.generics, "a struct", usage)
-        }
-        Ok(syn::Item::Enum(e)) => {
-            struct_like(&e.enum_token, &e.ident, &e.generics, "an enum", usage)
-        }
-        Ok(syn::Item::Union(u)) => {
-            struct_like(&u.union_token, &u.ident, &u.generics, "a union", usage)
-        }
-        Ok(syn::Item::Fn(f)) => {
-            let (fn_token, ident) = (&f.sig.fn_token, &f.sig.ident);
-            syn::Error::new_spanned(
-                quote::quote!(#fn_token #ident),
-                format!(
-                    "{usage}, not on a function: make `{ident}` a method in `#[controller(\"path\")] impl MyController {{ .. }}` and mark it `#[sse(\"..\")]`"
-                ),
-            )
-        }
-        Ok(syn::Item::Trait(t)) => {
-            let (trait_token, ident) = (&t.trait_token, &t.ident);
-            syn::Error::new_spanned(
-                quote::quote!(#trait_token #ident),
-                format!(
-                    "{usage}, not on a trait: `#[controller(\"path\")] impl MyController {{ .. }}`"
-                ),
-            )
-        }
-        _ => syn::Error::new(
-            proc_macro2::Span::call_site(),
-            format!("{usage}: `#[controller(\"path\")] impl MyController {{ .. }}`"),
+fn set_crate(ctx: &Ctx, parsed: &mut ControllerArgs, key: &'static str, value: &Expr) {
+    let Some(lit) = args::string(value) else {
+        let example = path::quoted(value).unwrap_or_else(|| "\"my_sse\"".to_owned());
+        ctx.error(
+            value,
+            format!("`{key}` takes a string: `{key} = {example}`"),
+        );
+        return;
+    };
+    match lit.parse::<syn::Path>() {
+        Ok(path) => parsed.krate = path,
+        Err(_) => ctx.error(
+            lit,
+            format!("`{key}` takes the path of the runtime crate as this crate names it, e.g. `{key} = \"my_sse\"`"),
         ),
     }
 }
 
-fn struct_like(
-    keyword: &impl quote::ToTokens,
-    ident: &syn::Ident,
-    generics: &syn::Generics,
-    what: &str,
-    usage: &str,
-) -> syn::Error {
-    // `impl<T> Feed<T>`, from the parameters' names alone.
-    let names: Vec<String> = generics
-        .params
-        .iter()
-        .map(|param| match param {
-            syn::GenericParam::Lifetime(l) => l.lifetime.to_string(),
-            syn::GenericParam::Type(t) => t.ident.to_string(),
-            syn::GenericParam::Const(c) => c.ident.to_string(),
-        })
-        .collect();
-    let params = if names.is_empty() {
-        String::new()
-    } else {
-        format!("<{}>", names.join(", "))
-    };
-    syn::Error::new_spanned(
-        quote::quote!(#keyword #ident),
-        format!(
-            "{usage}, not on {what}: write `#[controller(\"path\")] impl{params} {ident}{params} {{ .. }}` with the route methods inside"
-        ),
-    )
+/// Collects the routes of `item` and takes their attributes off it.
+pub(crate) fn collect(ctx: &Ctx, args: &ControllerArgs, item: &mut ItemImpl) -> Collected {
+    check_inherent(ctx, item);
+    let mut collected = Collected::default();
+    for impl_item in &mut item.items {
+        match impl_item {
+            ImplItem::Fn(method) => collect_method(ctx, args, method, &mut collected),
+            other => take_misplaced(ctx, other),
+        }
+    }
+    collected
 }
 
-fn is_crate_key(expr: &Expr) -> bool {
-    matches!(expr, Expr::Path(p) if p.path.is_ident("crate"))
-}
-
-/// Collects the routes of `item` and removes their attributes from it.
-pub(crate) fn collect(ctx: &Ctx, args: &ControllerArgs, item: &mut ItemImpl) -> Vec<RouteMethod> {
+/// Routes are the type's own methods, not a trait's.
+fn check_inherent(ctx: &Ctx, item: &ItemImpl) {
     if let Some((_, trait_path, _)) = &item.trait_ {
         let self_ty = &item.self_ty;
         ctx.error(
@@ -178,66 +110,118 @@ pub(crate) fn collect(ctx: &Ctx, args: &ControllerArgs, item: &mut ItemImpl) -> 
             ),
         );
     }
-    let mut routes: Vec<RouteMethod> = Vec::new();
-    for impl_item in &mut item.items {
-        let ImplItem::Fn(method) = impl_item else {
-            continue;
-        };
-        let mut found = Vec::new();
-        method.attrs.retain_mut(|attr| match Kind::of(attr) {
-            Some(Kind::Sse) => {
-                found.push((Kind::Sse, attr.clone()));
-                // Kept, as a no-op, so the user's `use sse_runtime::sse`
-                // counts as used; the other route attributes are removed.
-                let path = attr.path().clone();
-                *attr = syn::parse_quote_spanned!(attr.span()=> #[#path(__in_controller)]);
-                true
-            }
-            Some(kind) => {
-                found.push((kind, attr.clone()));
-                false
-            }
-            None => true,
+}
+
+fn collect_method(
+    ctx: &Ctx,
+    args: &ControllerArgs,
+    method: &mut ImplItemFn,
+    collected: &mut Collected,
+) {
+    let attrs = take_route_attrs(method, &mut collected.bare_sse);
+    if attrs.is_empty() {
+        return;
+    }
+    let sse = check_sse_alone(ctx, &attrs);
+    // Attributes first, then the signature: errors come in source order.
+    let parsed: Vec<Route> = attrs
+        .iter()
+        .filter_map(|(kind, attr)| route::parse(ctx, *kind, attr))
+        .collect();
+    let signature = signature::analyse(ctx, method, sse);
+    for route in parsed {
+        let full_path = path::join(&args.prefix, &route.path);
+        check_joined(ctx, &args.prefix, &route, &full_path);
+        check_unique(ctx, &collected.routes, &route, &full_path);
+        collected.routes.push(RouteMethod {
+            route,
+            full_path,
+            method: method.sig.ident.clone(),
+            signature: signature.clone(),
         });
-        if found.is_empty() {
-            continue;
+    }
+}
+
+/// Takes the route attributes off `method`, returning them. `#[sse]` is left
+/// behind as an inert marker (`#[sse(__in_controller)]`), so that the user's
+/// `use sse_runtime::sse` counts as used; `bare_sse` records whether a
+/// marker relies on that name.
+fn take_route_attrs(method: &mut ImplItemFn, bare_sse: &mut bool) -> Vec<(Kind, Attribute)> {
+    let mut found = Vec::new();
+    method.attrs.retain_mut(|attr| {
+        let Some(kind) = Kind::of(attr) else {
+            return true;
+        };
+        found.push((kind, attr.clone()));
+        if kind != Kind::Sse {
+            return false;
         }
-        let sse = found.iter().any(|(kind, _)| *kind == Kind::Sse);
-        if sse && found.len() > 1 {
-            for (_, attr) in &found[1..] {
-                ctx.error(
-                    attr,
-                    "an `#[sse]` method can't carry another route attribute",
-                );
-            }
-        }
-        // Attributes first, then the signature: errors come in source order.
-        let parsed: Vec<Route> = found
-            .iter()
-            .filter_map(|(kind, attr)| route::parse(ctx, *kind, attr))
-            .collect();
-        let signature = signature::analyse(ctx, method, sse);
-        for route in parsed {
-            let full_path = path::join(&args.prefix, &route.path);
-            if let Some(previous) = routes.iter().find(|r| {
-                r.full_path == full_path && r.route.kind.http_method() == route.kind.http_method()
-            }) {
-                ctx.error_at(
-                    route.path_span,
-                    format!(
-                        "duplicate route `{} {full_path}`: already served by `{}`",
-                        route.kind.http_method().to_uppercase(),
-                        previous.method
-                    ),
-                );
-            }
-            routes.push(RouteMethod {
-                route,
-                full_path,
-                method: method.sig.ident.clone(),
-                signature: signature.clone(),
-            });
+        *bare_sse |= attr.path().is_ident("sse");
+        let path = attr.path().clone();
+        let marker = syn::Ident::new(crate::IN_CONTROLLER, attr.span());
+        *attr = syn::parse_quote_spanned!(attr.span()=> #[#path(#marker)]);
+        true
+    });
+    found
+}
+
+/// An `#[sse]` method is only that. Returns whether it is one.
+fn check_sse_alone(ctx: &Ctx, attrs: &[(Kind, Attribute)]) -> bool {
+    let sse = attrs.iter().any(|(kind, _)| *kind == Kind::Sse);
+    if sse {
+        for (_, attr) in &attrs[1..] {
+            ctx.error(
+                attr,
+                "an `#[sse]` method can't carry another route attribute",
+            );
         }
     }
-    routes
+    sse
+}
+
+/// The controller's path and the route's can each be fine and clash once
+/// joined: a placeholder in both, a tail placeholder in the first.
+fn check_joined(ctx: &Ctx, prefix: &str, route: &Route, full_path: &str) {
+    if path::validate(prefix).is_err() || path::validate(&route.path).is_err() {
+        return; // already reported
+    }
+    if let Err(message) = path::validate(full_path) {
+        ctx.error_at(route.path_span, message);
+    }
+}
+
+/// One method per HTTP method and path.
+fn check_unique(ctx: &Ctx, routes: &[RouteMethod], route: &Route, full_path: &str) {
+    let http_method = route.kind.http_method();
+    if let Some(previous) = routes
+        .iter()
+        .find(|r| r.full_path == full_path && r.route.kind.http_method() == http_method)
+    {
+        ctx.error_at(
+            route.path_span,
+            format!(
+                "duplicate route `{} {full_path}`: already served by `{}`",
+                http_method.to_uppercase(),
+                previous.method
+            ),
+        );
+    }
+}
+
+/// Route attributes on items that are not methods: reported, and taken off
+/// so that they do not also expand on their own.
+fn take_misplaced(ctx: &Ctx, item: &mut ImplItem) {
+    let (what, attrs) = match item {
+        ImplItem::Const(c) => ("an associated constant", &mut c.attrs),
+        ImplItem::Type(t) => ("an associated type", &mut t.attrs),
+        ImplItem::Macro(m) => ("a macro invocation", &mut m.attrs),
+        _ => return,
+    };
+    attrs.retain(|attr| match Kind::of(attr) {
+        Some(kind) => {
+            ctx.push(misplaced::route_not_on_method(kind, attr, what));
+            false
+        }
+        None => true,
+    });
 }

@@ -50,7 +50,10 @@ pub(crate) fn service_factory(
         const _: () = {
             use #krate::__private as __sse;
             #[allow(unused_imports)]
-            use __sse::{PlainItemsKind as _, ResultItemsKind as _};
+            use __sse::{
+                BadPlainItemsKind as _, BadResultItemsKind as _, NotAStreamKind as _,
+                PlainItemsKind as _, ResultItemsKind as _,
+            };
 
             #[automatically_derived]
             impl #impl_generics __sse::actix_web::dev::HttpServiceFactory for #self_ty #where_clause {
@@ -61,6 +64,17 @@ pub(crate) fn service_factory(
                 }
             }
         };
+    }
+}
+
+/// Lets the bare `#[sse(__in_controller)]` markers resolve whether or not
+/// the user imported `sse`: a glob import loses to the user's own `use`
+/// (which so stays used), and stands in where there is none. Without it,
+/// `#[sse]` alone of the route attributes would need an import.
+pub(crate) fn sse_in_scope(krate: &syn::Path) -> TokenStream {
+    quote! {
+        #[allow(unused_imports)]
+        use #krate::__private::attrs::*;
     }
 }
 
@@ -119,7 +133,11 @@ fn route_registration(route: &RouteMethod) -> TokenStream {
     }
     let method = &route.method;
     let call = match sig.receiver {
-        Receiver::Ref => quote!(__this.#method(#(#call_args),*)),
+        // A path, not method-call syntax: `__this.register()` would find
+        // `HttpServiceFactory::register` (by value) before the user's
+        // `register(&self)`, and `__this.clone()` would clone the `Arc`.
+        // `Self::` looks at inherent methods first.
+        Receiver::Ref => quote!(Self::#method(&*__this, #(#call_args),*)),
         Receiver::None => quote!(Self::#method(#(#call_args),*)),
     };
     let call = if sig.is_async {
@@ -170,9 +188,9 @@ fn sse_body(route: &RouteMethod, call: &TokenStream, takes_cleanup: bool) -> Tok
     };
     // Each check is spanned at the user's tokens it is about: the stream
     // type (not a stream), the error type of `Result<_, E>` (not a
-    // `ResponseError`), the item type (not an event). The probe and
-    // `Sink::stream` share the item span: a bad item fails both on the same
-    // predicate at the same span, which rustc reports once.
+    // `ResponseError`), the item type (not an event). Each mistake fails one
+    // obligation only (see `__private::Probe`): rustc does not reliably merge
+    // repeated errors.
     let reject = quote_spanned! {spans.error=>
         __sse::reject(__sink, error)
     };
@@ -189,8 +207,7 @@ fn sse_body(route: &RouteMethod, call: &TokenStream, takes_cleanup: bool) -> Tok
         __sse::expect_stream(__stream)
     };
     let items = quote_spanned! {spans.item=>
-        let __items = (&__sse::Probe(&__stream)).__sse_items();
-        __sink.stream(__stream, __items).await
+        (&&&&__sse::Probe::of(&__stream)).__sse_stream(__sink, __stream).await
     };
     let checks = quote! {
         let __stream = #expect_stream;

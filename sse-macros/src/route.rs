@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use proc_macro2::Span;
-use syn::punctuated::Punctuated;
-use syn::{Attribute, Expr, ExprLit, Lit, LitStr, Token};
+use syn::{Attribute, Expr, ExprLit, Lit};
 
+use crate::args::{self, Opt};
 use crate::ctx::Ctx;
-use crate::{duration, path};
+use crate::duration;
 
 /// The kinds of route a controller method can be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +22,7 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
-    pub(crate) const ALL: [(&'static str, Kind); 6] = [
+    const ALL: [(&'static str, Kind); 6] = [
         ("sse", Kind::Sse),
         ("get", Kind::Get),
         ("post", Kind::Post),
@@ -33,10 +33,10 @@ impl Kind {
 
     /// The route kind an attribute names, if it is a route attribute.
     pub(crate) fn of(attr: &Attribute) -> Option<Kind> {
-        let name = attr.path().segments.last()?.ident.to_string();
+        let name = &attr.path().segments.last()?.ident;
         Kind::ALL
             .iter()
-            .find(|(n, _)| *n == name)
+            .find(|(n, _)| name == *n)
             .map(|(_, kind)| *kind)
     }
 
@@ -52,6 +52,14 @@ impl Kind {
         match self {
             Kind::Sse | Kind::Get => "get",
             other => other.name(),
+        }
+    }
+
+    /// The options this kind of route takes.
+    fn options(self) -> &'static [Opt<SseOptions>] {
+        match self {
+            Kind::Sse => SSE_OPTIONS,
+            _ => &[],
         }
     }
 }
@@ -77,7 +85,25 @@ impl Default for SseOptions {
     }
 }
 
-const SSE_OPTIONS: &[&str] = &["keep_alive", "retry", "max_duration", "idle_timeout"];
+/// Every option of `#[sse]`, the only place their keys are written.
+const SSE_OPTIONS: &[Opt<SseOptions>] = &[
+    Opt {
+        key: "keep_alive",
+        set: set_keep_alive,
+    },
+    Opt {
+        key: "retry",
+        set: set_retry,
+    },
+    Opt {
+        key: "max_duration",
+        set: set_max_duration,
+    },
+    Opt {
+        key: "idle_timeout",
+        set: set_idle_timeout,
+    },
+];
 
 /// A parsed route attribute.
 pub(crate) struct Route {
@@ -89,174 +115,107 @@ pub(crate) struct Route {
 }
 
 /// Parses `attr` (known to be a route attribute of `kind`); problems go to
-/// `ctx`, and a best-effort route comes back so later checks still run.
+/// `ctx`. A route comes back whenever its path could be read, so that
+/// later checks (duplicates) still run.
 pub(crate) fn parse(ctx: &Ctx, kind: Kind, attr: &Attribute) -> Option<Route> {
     let name = kind.name();
-    let args = match &attr.meta {
-        syn::Meta::List(list) => {
-            match list.parse_args_with(Punctuated::<Expr, Token![,]>::parse_terminated) {
-                Ok(args) => args,
-                Err(err) => {
-                    ctx.push(err);
-                    return None;
-                }
-            }
-        }
-        _ => {
-            ctx.error(
-                attr,
-                format!("`#[{name}]` needs a path: `#[{name}(\"path\")]`"),
-            );
-            return None;
-        }
+    let needs_path = || format!("`#[{name}]` needs a path: `#[{name}(\"path\")]`");
+    let syn::Meta::List(list) = &attr.meta else {
+        ctx.error(attr, needs_path());
+        return None;
     };
-    let mut args = args.into_iter();
-    let path_lit = match args.next() {
-        Some(Expr::Lit(ExprLit {
-            lit: Lit::Str(lit), ..
-        })) => lit,
-        Some(other) => {
-            let message = match (&other, path::quoted(&other)) {
-                (Expr::Assign(_), _) => {
-                    format!("`#[{name}]` needs the route path first: `#[{name}(\"path\", ..)]`")
-                }
-                (_, Some(path)) => {
-                    format!("the route path must be a string literal: `#[{name}({path})]`")
-                }
-                (_, None) => {
-                    format!("the route path must be a string literal: `#[{name}(\"path\")]`")
-                }
-            };
-            ctx.error(&other, message);
-            return None;
-        }
+    let mut args = args::parse(ctx, list.tokens.clone())?.into_iter();
+    let path = match args.next() {
         None => {
+            ctx.error(attr, needs_path());
+            return None;
+        }
+        Some(first @ Expr::Assign(_)) => {
             ctx.error(
-                attr,
-                format!("`#[{name}]` needs a path: `#[{name}(\"path\")]`"),
+                first,
+                format!("`#[{name}]` needs the route path first: `#[{name}(\"path\", ..)]`"),
             );
             return None;
         }
+        Some(first) => args::path_literal(ctx, name, "route", &first)?.clone(),
     };
-    let path = path_lit.value();
-    if let Err(message) = path::validate(&path) {
-        ctx.error(&path_lit, message);
-    }
     let mut options = SseOptions::default();
-    let mut seen: Vec<String> = Vec::new();
-    for arg in args {
-        let option = option(&arg);
-        if kind != Kind::Sse {
-            let message = match option {
-                Some((key, _)) => format!(
-                    "unknown option `{key}`: `#[{name}]` takes only a path; options are for `#[sse]` routes"
-                ),
-                None => format!("`#[{name}]` takes only a path: `#[{name}(\"path\")]`"),
-            };
-            match option {
-                Some((key, _)) => ctx.error(key, message),
-                None => ctx.error(&arg, message),
-            }
-            continue;
-        }
-        let Some((key, value)) = option else {
-            ctx.error(
-                &arg,
-                format!(
-                    "expected `option = value` after the path; the options are {}",
-                    options_list()
-                ),
-            );
-            continue;
-        };
-        let key_name = key.to_string();
-        if seen.contains(&key_name) {
-            ctx.error(key, format!("option `{key_name}` is given twice; keep one"));
-            continue;
-        }
-        seen.push(key_name.clone());
-        match key_name.as_str() {
-            "keep_alive" => match value {
-                Expr::Lit(ExprLit {
-                    lit: Lit::Bool(b), ..
-                }) if !b.value => {
-                    options.keep_alive = None;
-                }
-                Expr::Lit(ExprLit {
-                    lit: Lit::Bool(b), ..
-                }) => {
-                    ctx.error(b, "`keep_alive = true` is the default; give a duration such as `keep_alive = \"15s\"`, or `keep_alive = false` to turn it off");
-                }
-                other => {
-                    if let Some(d) = duration_value(ctx, "keep_alive", other) {
-                        if d.is_zero() {
-                            ctx.error(other, "`keep_alive` must be longer than zero; use `keep_alive = false` to turn it off");
-                        }
-                        options.keep_alive = Some(d);
-                    }
-                }
-            },
-            "retry" => options.retry = duration_value(ctx, "retry", value),
-            "max_duration" => options.max_duration = positive_duration(ctx, "max_duration", value),
-            "idle_timeout" => options.idle_timeout = positive_duration(ctx, "idle_timeout", value),
-            _ => ctx.error(
-                key,
-                format!(
-                    "unknown option `{key_name}`, expected one of: {}",
-                    options_list()
-                ),
-            ),
-        }
-    }
+    args::apply_options(ctx, name, kind.options(), &mut options, args);
     Some(Route {
         kind,
-        path,
-        path_span: path_lit.span(),
+        path: path.value(),
+        path_span: path.span(),
         options,
     })
 }
 
-/// "`keep_alive`, `retry`, ..", for messages.
-fn options_list() -> String {
-    SSE_OPTIONS
-        .iter()
-        .map(|o| format!("`{o}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+fn set_keep_alive(ctx: &Ctx, options: &mut SseOptions, key: &'static str, value: &Expr) {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) if !b.value => options.keep_alive = None,
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) => ctx.error(
+            b,
+            format!("`{key} = true` is the default; give a duration such as `{key} = \"15s\"`, or `{key} = false` to turn it off"),
+        ),
+        _ => {
+            options.keep_alive = positive_duration(
+                ctx,
+                key,
+                value,
+                &format!("use `{key} = false` to turn it off"),
+            );
+        }
+    }
 }
 
-fn option(arg: &Expr) -> Option<(&syn::Ident, &Expr)> {
-    let Expr::Assign(assign) = arg else {
-        return None;
-    };
-    let Expr::Path(key) = &*assign.left else {
-        return None;
-    };
-    Some((key.path.get_ident()?, &assign.right))
+/// Zero is allowed: it asks browsers to reconnect at once.
+fn set_retry(ctx: &Ctx, options: &mut SseOptions, key: &'static str, value: &Expr) {
+    options.retry = duration_value(ctx, key, value);
 }
 
-fn positive_duration(ctx: &Ctx, key: &str, value: &Expr) -> Option<Duration> {
+fn set_max_duration(ctx: &Ctx, options: &mut SseOptions, key: &'static str, value: &Expr) {
+    options.max_duration = positive_duration(
+        ctx,
+        key,
+        value,
+        &format!("remove `{key}` to let streams run until they end"),
+    );
+}
+
+fn set_idle_timeout(ctx: &Ctx, options: &mut SseOptions, key: &'static str, value: &Expr) {
+    options.idle_timeout = positive_duration(
+        ctx,
+        key,
+        value,
+        &format!("remove `{key}` to keep quiet streams open"),
+    );
+}
+
+/// A duration that must not be zero; `fix` says what to write instead.
+fn positive_duration(ctx: &Ctx, key: &str, value: &Expr, fix: &str) -> Option<Duration> {
     let d = duration_value(ctx, key, value)?;
     if d.is_zero() {
-        ctx.error(value, format!("`{key}` must be longer than zero"));
+        ctx.error(value, format!("`{key}` must be longer than zero; {fix}"));
+        return None;
     }
     Some(d)
 }
 
 fn duration_value(ctx: &Ctx, key: &str, value: &Expr) -> Option<Duration> {
-    let lit: &LitStr = match value {
+    let lit = match value {
         Expr::Lit(ExprLit {
             lit: Lit::Str(lit), ..
         }) => lit,
         Expr::Lit(ExprLit {
             lit: Lit::Int(n), ..
         }) => {
-            let n_text = n.base10_digits();
+            let n = n.base10_digits();
             ctx.error(
-                n,
-                format!(
-                    "`{key}` takes a duration string with a unit, such as `{key} = \"{n_text}s\"`"
-                ),
+                value,
+                format!("`{key}` takes a duration string with a unit, such as `{key} = \"{n}s\"`"),
             );
             return None;
         }
@@ -268,11 +227,73 @@ fn duration_value(ctx: &Ctx, key: &str, value: &Expr) -> Option<Duration> {
             return None;
         }
     };
-    match duration::parse(&lit.value()) {
-        Ok(d) => Some(d),
-        Err(message) => {
-            ctx.error(lit, format!("`{key}`: {message}"));
-            None
+    let text = lit.value();
+    duration::parse(&text)
+        .map_err(|reason| {
+            ctx.error(
+                lit,
+                format!("invalid duration \"{text}\" for `{key}`: {reason}"),
+            );
+        })
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_attr(attr: Attribute) -> (Option<Route>, String) {
+        let ctx = Ctx::default();
+        let kind = Kind::of(&attr).expect("a route attribute");
+        let route = parse(&ctx, kind, &attr);
+        (route, ctx.into_compile_errors().to_string())
+    }
+
+    #[test]
+    fn reads_every_option() {
+        let (route, errors) = parse_attr(syn::parse_quote!(#[sse(
+            "live", keep_alive = false, retry = "0s", max_duration = "1h", idle_timeout = "5m"
+        )]));
+        assert!(errors.is_empty(), "{errors}");
+        let route = route.expect("a route");
+        assert_eq!(route.path, "live");
+        assert_eq!(route.options.keep_alive, None);
+        assert_eq!(route.options.retry, Some(Duration::ZERO));
+        assert_eq!(route.options.max_duration, Some(Duration::from_secs(3600)));
+        assert_eq!(route.options.idle_timeout, Some(Duration::from_secs(300)));
+    }
+
+    #[test]
+    fn every_zero_duration_names_its_fix() {
+        for key in ["keep_alive", "max_duration", "idle_timeout"] {
+            let key_ident = syn::Ident::new(key, Span::call_site());
+            let (_, errors) = parse_attr(syn::parse_quote!(#[sse("x", #key_ident = "0s")]));
+            let expected = format!("`{key}` must be longer than zero; ");
+            assert!(errors.contains(&expected), "{key}: {errors}");
+            let fix = errors.split(&expected).nth(1).unwrap_or_default();
+            assert!(
+                fix.contains(&format!("`{key}")),
+                "{key}: the fix should name the option: {errors}"
+            );
         }
+    }
+
+    #[test]
+    fn other_routes_take_no_options() {
+        let (route, errors) = parse_attr(syn::parse_quote!(#[get("x", keep_alive = "1s")]));
+        assert!(route.is_some());
+        assert!(
+            errors.contains("unknown option `keep_alive` for `#[get]`, which takes only a path"),
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn duration_errors_say_which_option() {
+        let (_, errors) = parse_attr(syn::parse_quote!(#[sse("x", retry = "soon")]));
+        assert!(
+            errors.contains("invalid duration \\\"soon\\\" for `retry`: expected a number"),
+            "{errors}"
+        );
     }
 }

@@ -59,104 +59,25 @@ pub(crate) struct OutputSpans {
 const MAX_EXTRACTORS: usize = 16;
 
 /// Checks `method` for use as a route; `sse` selects the stricter rules of
-/// an `#[sse]` method (stream return, `CleanUp` allowed).
+/// an `#[sse]` method (stream return, `CleanUp` allowed). Each rule is one
+/// function below; all of them run, so one build shows every problem.
 pub(crate) fn analyse(ctx: &Ctx, method: &ImplItemFn, sse: bool) -> Signature {
     let sig = &method.sig;
-    let attr = if sse { "an `#[sse]`" } else { "a route" };
-    for param in &sig.generics.params {
-        if !matches!(param, GenericParam::Lifetime(_)) {
-            ctx.error(
-                param,
-                format!("{attr} method can't be generic: actix-web needs concrete extractor and return types; call a generic helper from it instead"),
-            );
-        }
-    }
-    if let Some(where_clause) = &sig.generics.where_clause {
-        ctx.error(
-            where_clause,
-            format!("{attr} method can't have a `where` clause"),
-        );
-    }
+    let route = if sse { "an `#[sse]`" } else { "a route" };
+    check_not_generic(ctx, &sig.generics, route);
     let mut receiver = Receiver::None;
     let mut params = Vec::new();
-    let mut cleanup_seen = false;
     for arg in &sig.inputs {
         match arg {
             FnArg::Receiver(r) => {
-                if r.reference.is_none() {
-                    ctx.error(r, format!("{attr} method can't take `self` by value: the controller is shared by all requests; take `&self`"));
-                } else if r.mutability.is_some() {
-                    ctx.error(r, format!("{attr} method can't take `&mut self`: the controller is shared by all requests; take `&self` and use interior mutability (a `Mutex`, an atomic, a channel)"));
-                } else if r.colon_token.is_some() {
-                    ctx.error(
-                        r,
-                        format!("{attr} method takes `&self`, not a typed receiver"),
-                    );
-                }
+                check_receiver(ctx, r, route);
                 receiver = Receiver::Ref;
             }
-            FnArg::Typed(typed) => {
-                let ty = &*typed.ty;
-                if is_cleanup(ty) {
-                    if !sse {
-                        ctx.error(ty, "`CleanUp` is only available in `#[sse]` methods, where it runs when the event stream ends; remove it from this route");
-                    } else if cleanup_seen {
-                        ctx.error(ty, "`CleanUp` is taken twice; take it once and clone it if needed (clones share the same callbacks)");
-                    }
-                    cleanup_seen = true;
-                    params.push(Param::CleanUp);
-                    continue;
-                }
-                match ty {
-                    Type::Reference(_) => ctx.error(ty, "parameters of a route are actix-web extractors and must be owned types (e.g. `HttpRequest`, `web::Path<T>`, `web::Data<T>`), not references"),
-                    Type::ImplTrait(_) => ctx.error(ty, "parameters of a route must be concrete extractor types, not `impl Trait`"),
-                    _ => {}
-                }
-                params.push(Param::Extract(Box::new(ty.clone())));
-            }
+            FnArg::Typed(typed) => params.push(param(ctx, &typed.ty, sse, &params)),
         }
     }
-    let extractors = params
-        .iter()
-        .filter(|p| matches!(p, Param::Extract(_)))
-        .count();
-    if extractors > MAX_EXTRACTORS {
-        ctx.error(&sig.inputs, format!("a route takes at most {MAX_EXTRACTORS} extractors (actix-web's limit); group some into one type implementing `FromRequest`"));
-    }
-    let (output, spans) = match &sig.output {
-        ReturnType::Type(_, ty) => {
-            let result_args = result_args(ty);
-            let arg = |i: usize| result_args.as_ref().and_then(|args| args.get(i).copied());
-            let stream_ty = arg(0).unwrap_or(ty);
-            let stream = stream_ty.span();
-            let spans = OutputSpans {
-                stream,
-                item: stream_item(stream_ty).map_or(stream, Spanned::span),
-                error: arg(1).unwrap_or(ty).span(),
-            };
-            let output = if result_args.is_some() {
-                Output::Result
-            } else {
-                Output::Stream
-            };
-            (output, spans)
-        }
-        ReturnType::Default => {
-            if sse {
-                ctx.error_at(
-                    sig.paren_token.span.close(),
-                    "an `#[sse]` method must return a stream: add `-> impl Stream<Item = T>`",
-                );
-            }
-            let span = sig.ident.span();
-            let spans = OutputSpans {
-                stream: span,
-                item: span,
-                error: span,
-            };
-            (Output::Stream, spans)
-        }
-    };
+    check_extractor_count(ctx, sig, &params);
+    let (output, spans) = output(ctx, sig, sse);
     Signature {
         receiver,
         is_async: sig.asyncness.is_some(),
@@ -164,6 +85,106 @@ pub(crate) fn analyse(ctx: &Ctx, method: &ImplItemFn, sse: bool) -> Signature {
         output,
         spans,
     }
+}
+
+/// actix-web needs concrete types to extract and to respond with.
+fn check_not_generic(ctx: &Ctx, generics: &syn::Generics, route: &str) {
+    for param in &generics.params {
+        if !matches!(param, GenericParam::Lifetime(_)) {
+            ctx.error(
+                param,
+                format!("{route} method can't be generic: actix-web needs concrete extractor and return types; call a generic helper from it instead"),
+            );
+        }
+    }
+    if let Some(where_clause) = &generics.where_clause {
+        ctx.error(
+            where_clause,
+            format!("{route} method can't have a `where` clause"),
+        );
+    }
+}
+
+/// The controller is shared by every request: `&self` only.
+fn check_receiver(ctx: &Ctx, r: &syn::Receiver, route: &str) {
+    if r.reference.is_none() {
+        ctx.error(r, format!("{route} method can't take `self` by value: the controller is shared by all requests; take `&self`"));
+    } else if r.mutability.is_some() {
+        ctx.error(r, format!("{route} method can't take `&mut self`: the controller is shared by all requests; take `&self` and use interior mutability (a `Mutex`, an atomic, a channel)"));
+    } else if r.colon_token.is_some() {
+        ctx.error(
+            r,
+            format!("{route} method takes `&self`, not a typed receiver"),
+        );
+    }
+}
+
+/// One typed parameter: the injected `CleanUp` (once, `#[sse]` only) or an
+/// extractor. `before` are the parameters already read.
+fn param(ctx: &Ctx, ty: &Type, sse: bool, before: &[Param]) -> Param {
+    if !is_cleanup(ty) {
+        check_extractor(ctx, ty);
+        return Param::Extract(Box::new(ty.clone()));
+    }
+    if !sse {
+        ctx.error(ty, "`CleanUp` is only available in `#[sse]` methods, where it runs when the event stream ends; remove it from this route");
+    } else if before.iter().any(|p| matches!(p, Param::CleanUp)) {
+        ctx.error(ty, "`CleanUp` is taken twice; take it once and clone it if needed (clones share the same callbacks)");
+    }
+    Param::CleanUp
+}
+
+/// actix extracts owned values of concrete types.
+fn check_extractor(ctx: &Ctx, ty: &Type) {
+    match ty {
+        Type::Reference(_) => ctx.error(ty, "parameters of a route are actix-web extractors and must be owned types (e.g. `HttpRequest`, `web::Path<T>`, `web::Data<T>`), not references"),
+        Type::ImplTrait(_) => ctx.error(ty, "parameters of a route must be concrete extractor types, not `impl Trait`"),
+        _ => {}
+    }
+}
+
+fn check_extractor_count(ctx: &Ctx, sig: &syn::Signature, params: &[Param]) {
+    let extractors = params
+        .iter()
+        .filter(|p| matches!(p, Param::Extract(_)))
+        .count();
+    if extractors > MAX_EXTRACTORS {
+        ctx.error(&sig.inputs, format!("a route takes at most {MAX_EXTRACTORS} extractors (actix-web's limit); group some into one type implementing `FromRequest`"));
+    }
+}
+
+/// The return shape, and the spans type errors about it should point at.
+fn output(ctx: &Ctx, sig: &syn::Signature, sse: bool) -> (Output, OutputSpans) {
+    let ReturnType::Type(_, ty) = &sig.output else {
+        if sse {
+            ctx.error_at(
+                sig.paren_token.span.close(),
+                "an `#[sse]` method must return a stream: add `-> impl Stream<Item = T>`",
+            );
+        }
+        let span = sig.ident.span();
+        let spans = OutputSpans {
+            stream: span,
+            item: span,
+            error: span,
+        };
+        return (Output::Stream, spans);
+    };
+    let result_args = result_args(ty);
+    let arg = |i: usize| result_args.as_ref().and_then(|args| args.get(i).copied());
+    let stream_ty = arg(0).unwrap_or(ty);
+    let stream = stream_ty.span();
+    let spans = OutputSpans {
+        stream,
+        item: stream_item(stream_ty).map_or(stream, Spanned::span),
+        error: arg(1).unwrap_or(ty).span(),
+    };
+    let output = if result_args.is_some() {
+        Output::Result
+    } else {
+        Output::Stream
+    };
+    (output, spans)
 }
 
 /// `CleanUp` or a path ending in it (`sse_runtime::CleanUp`).

@@ -9,56 +9,144 @@ pub use actix_web;
 pub use std;
 
 use std::fmt::Display;
+use std::future::{Future, Ready};
+use std::marker::PhantomData;
 
 use futures_core::Stream;
 
 use crate::item::IntoEvent;
 
-/// Chooses how a route's stream items are encoded, by autoref
-/// specialisation: a stream of `Result`s resolves to [`ResultItemsKind`]
-/// (method on `Probe`), anything else falls back to [`PlainItemsKind`]
-/// (method on `&Probe`). Stable Rust has no specialisation, and a blanket
-/// `IntoEvent for T: Serialize` cannot coexist with one for `Result`, since
-/// `Result<T, E>` is itself `Serialize`.
+/// Streams a route's items with the encoder their type calls for, chosen by
+/// autoderef specialisation on `&&&&Probe<S>`; the first level whose impl
+/// applies wins:
 ///
-/// The methods also check the items: their `where` clauses have the item
-/// type itself as `Self` (`Status: IntoEvent`), so that rustc reports
-/// `IntoEvent`'s `on_unimplemented` message rather than the `Serialize` it
-/// failed on deep inside `Sink::stream`'s bounds. The generated code spans
-/// the probe and the `Sink::stream` call alike, and rustc then drops the
-/// second, identical failure.
-pub struct Probe<'a, S>(pub &'a S);
+/// | level | `impl` for | applies to                          |
+/// |-------|------------|-------------------------------------|
+/// | 1     | `&&&&Probe` | [`ResultItemsKind`]: good `Result` items |
+/// | 2     | `&&&Probe`  | [`BadResultItemsKind`]: other `Result` items |
+/// | 3     | `&&Probe`   | [`PlainItemsKind`]: good items      |
+/// | 4     | `&Probe`    | [`BadPlainItemsKind`]: other items  |
+/// | 5     | `Probe`     | [`NotAStreamKind`]: not a stream    |
+///
+/// Stable Rust has no specialisation, and a blanket `IntoEvent for T:
+/// Serialize` cannot coexist with one for `Result`, since `Result<T, E>` is
+/// itself `Serialize`.
+///
+/// Every mistake must fail exactly one obligation, since rustc's merging of
+/// identical errors is not reliable (incremental builds repeat them). The
+/// good levels state their bounds on the impl, so they are never picked to
+/// fail. The bad levels fail on their method's `where` clause alone, with
+/// the item type itself as `Self` (`Status: IntoEvent`) so that rustc shows
+/// `IntoEvent`'s message, and return a plain future that repeats no bound.
+/// A non-stream, already refused by [`expect_stream`], reaches level 5,
+/// which has no bound at all. Levels 2, 4 and 5 therefore never run in a
+/// program that compiles.
+pub struct Probe<S>(PhantomData<fn() -> S>);
 
-/// Picked for streams of `Result<T, E>`.
-pub trait ResultItemsKind<T, E> {
-    /// The encoder for this stream's items.
-    fn __sse_items(&self) -> ResultItems
+impl<S> Probe<S> {
+    /// The probe for `stream`'s type; it does not keep the borrow.
+    pub fn of(_stream: &S) -> Self {
+        Probe(PhantomData)
+    }
+}
+
+// By hand: a derive would demand `S: Copy`. Level 5 takes the probe by value.
+impl<S> Clone for Probe<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S> Copy for Probe<S> {}
+
+/// Level 1: a stream of `Result<T, E>` whose `T` is an event and whose `E`
+/// can be shown.
+pub trait ResultItemsKind<S, T, E>: Sized {
+    /// Streams `stream` into `sink`.
+    fn __sse_stream(self, sink: Sink, stream: S) -> impl Future<Output = ()>
+    where
+        S: Stream<Item = Result<T, E>>,
+        T: IntoEvent,
+        E: Display,
+    {
+        sink.stream(stream, ResultItems)
+    }
+}
+
+impl<S, T, E> ResultItemsKind<S, T, E> for &&&&Probe<S>
+where
+    S: Stream<Item = Result<T, E>>,
+    T: IntoEvent,
+    E: Display,
+{
+}
+
+/// Level 2: a stream of `Result<T, E>` that fails level 1; the `where`
+/// clause names what is missing.
+pub trait BadResultItemsKind<S, T, E>: Sized {
+    /// Reports the missing bound; never runs.
+    fn __sse_stream(self, sink: Sink, stream: S) -> Ready<()>
     where
         T: IntoEvent,
         E: Display,
     {
-        ResultItems
+        drop((sink, stream));
+        std::future::ready(())
     }
 }
 
-impl<S, T, E> ResultItemsKind<T, E> for Probe<'_, S> where S: Stream<Item = Result<T, E>> {}
+impl<S, T, E> BadResultItemsKind<S, T, E> for &&&Probe<S> where S: Stream<Item = Result<T, E>> {}
 
-/// Picked for every other stream.
-pub trait PlainItemsKind<S> {
-    /// The encoder for this stream's items.
-    fn __sse_items(&self) -> PlainItems
+/// Level 3: any other stream whose items are events.
+pub trait PlainItemsKind<S>: Sized {
+    /// Streams `stream` into `sink`.
+    fn __sse_stream(self, sink: Sink, stream: S) -> impl Future<Output = ()>
     where
         S: Stream,
         S::Item: IntoEvent,
     {
-        PlainItems
+        sink.stream(stream, PlainItems)
     }
 }
 
-// No `S: Stream` bound here: a non-stream must still find this method (and
-// fail only on its `where` clause, like `expect_stream` did) rather than
-// add a "no method named `__sse_items`" error.
-impl<S> PlainItemsKind<S> for &Probe<'_, S> {}
+impl<S> PlainItemsKind<S> for &&Probe<S>
+where
+    S: Stream,
+    S::Item: IntoEvent,
+{
+}
+
+/// Level 4: a stream whose items are not events; the `where` clause says so.
+pub trait BadPlainItemsKind<S>: Sized {
+    /// Reports the missing bound; never runs.
+    fn __sse_stream(self, sink: Sink, stream: S) -> Ready<()>
+    where
+        S: Stream,
+        S::Item: IntoEvent,
+    {
+        drop((sink, stream));
+        std::future::ready(())
+    }
+}
+
+impl<S: Stream> BadPlainItemsKind<S> for &Probe<S> {}
+
+/// Level 5: not a stream, which [`expect_stream`] has already reported.
+pub trait NotAStreamKind<S>: Sized {
+    /// Adds no second error; never runs.
+    fn __sse_stream(self, sink: Sink, stream: S) -> Ready<()> {
+        drop((sink, stream));
+        std::future::ready(())
+    }
+}
+
+impl<S> NotAStreamKind<S> for Probe<S> {}
+
+/// `#[sse]` by its bare name, glob-imported next to a controller that uses
+/// it so that it resolves without a `use`, like the other route attributes.
+pub mod attrs {
+    pub use sse_macros::sse;
+}
 
 /// The error of a `Result<impl Stream, E>` route: refuses the request.
 #[diagnostic::on_unimplemented(

@@ -5,21 +5,21 @@
 //! `closed()` completes, `CleanUp` works in any parameter position, and the
 //! stream itself is dropped when the connection ends.
 
-mod common;
+mod fixtures;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
-use actix_web::http::StatusCode;
-use actix_web::{test, web, App, HttpRequest, ResponseError};
+use actix_web::{test, web, App, HttpRequest};
 use futures_util::stream::{self, Stream, StreamExt};
 use sse_runtime::{controller, sse, CleanUp};
 use tokio::time::sleep;
 
-use common::{
-    body, get, lossy, raw_get, read_until, serve, wait_until, DropGuard, Flag, Log, TestServer,
-    STEP,
+use fixtures::Denied;
+use sse_test_support::fetch::{body, get, read_until};
+use sse_test_support::{
+    call_service, lossy, serve, wait_until, DropGuard, Flag, Log, RawRequest, TestServer, STEP,
 };
 
 /// What the routes report to the test.
@@ -52,21 +52,6 @@ struct Broken;
 impl fmt::Display for Broken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("broken")
-    }
-}
-
-#[derive(Debug)]
-struct Denied;
-
-impl fmt::Display for Denied {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("denied")
-    }
-}
-
-impl ResponseError for Denied {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::UNAUTHORIZED
     }
 }
 
@@ -319,8 +304,11 @@ async fn callbacks_run_when_a_reqwest_client_disconnects() {
 #[actix_web::test]
 async fn callbacks_run_when_a_tcp_client_closes_the_connection() {
     let (server, probe) = start();
-    let mut response = raw_get(server.addr, "/cleanup/infinite", &[]).await;
-    assert_eq!(response.status, 200);
+    let mut response = RawRequest::get("/cleanup/infinite")
+        .send(server.addr())
+        .await
+        .expect("response head");
+    assert_eq!(response.status(), 200);
     let first = response
         .next_chunk_within(STEP)
         .await
@@ -442,7 +430,7 @@ async fn cleanup_in_process() {
     expect_log(&probe, &["first", "second", "third"]).await;
 
     // Refused before streaming: done by the time the response is there.
-    let response = common::call_service(&app, get("/cleanup/refused")).await;
+    let response = call_service(&app, get("/cleanup/refused")).await;
     assert_eq!(response.status(), 401);
     assert_eq!(
         probe.log.entries().last().map(String::as_str),

@@ -4,8 +4,7 @@
 //! the stream alone, keep-alive comments follow the route's option, and
 //! other routes keep answering while many streams are open.
 
-mod common;
-
+use std::io;
 use std::time::Duration;
 
 use actix_web::middleware::Compress;
@@ -14,7 +13,11 @@ use futures_util::stream::{self, Stream};
 use sse_runtime::{controller, sse};
 use tokio::time::{sleep, Instant};
 
-use common::{count, get, lossy, raw_get, read_for, serve, text, within, RawResponse, STEP};
+use sse_test_support::fetch::{get, read_for, text};
+use sse_test_support::{
+    call_service, count, lossy, read_body, serve, within, Chunk, RawRequest, RawResponse,
+    TestServer, STEP,
+};
 
 const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
 
@@ -119,24 +122,54 @@ impl Http {
     }
 }
 
-async fn chunks_of(response: &mut RawResponse) -> Vec<Vec<u8>> {
-    assert_eq!(response.status, 200);
+const GZIP: &[(&str, &str)] = &[("Accept-Encoding", "gzip")];
+
+async fn raw_get(server: &TestServer, path: &str, headers: &[(&str, &str)]) -> RawResponse {
+    let request = headers
+        .iter()
+        .fold(RawRequest::get(path), |request, (name, value)| {
+            request.header(name, value)
+        });
+    request
+        .send(server.addr())
+        .await
+        .unwrap_or_else(|err| panic!("GET {path}: {err}"))
+}
+
+async fn chunks_of(response: &mut RawResponse) -> Vec<Chunk> {
+    assert_eq!(response.status(), 200);
     assert_eq!(response.header("transfer-encoding"), Some("chunked"));
-    response.chunks_to_end(STEP).await
+    response.chunks_to_end(STEP).await.expect("the whole body")
+}
+
+/// The first chunk of `/http/slow`, which must arrive alone and at once
+/// although its successor takes two seconds.
+async fn first_event_arrives_promptly(response: &mut RawResponse) {
+    let first = response
+        .next_chunk_within(Duration::from_millis(1500))
+        .await
+        .expect("first event held back")
+        .expect("stream ended");
+    let latency = first.arrived().duration_since(response.sent_at());
+    assert_eq!(lossy(&first), "data: first\n\n");
+    assert!(
+        latency < Duration::from_millis(300),
+        "first event took {latency:?}"
+    );
 }
 
 #[actix_web::test]
 async fn ready_events_are_coalesced_into_few_chunks() {
     let server = serve(|| App::new().service(Http));
     for path in ["/http/burst", "/http/late_burst"] {
-        let mut response = raw_get(server.addr, path, &[]).await;
+        let mut response = raw_get(&server, path, &[]).await;
         let chunks = chunks_of(&mut response).await;
         assert_eq!(lossy(&chunks.concat()), burst_events(), "{path}");
         assert!(
             chunks.len() <= 3,
             "{path}: 100 ready events arrived in {} chunks (sizes {:?})",
             chunks.len(),
-            chunks.iter().map(Vec::len).collect::<Vec<_>>()
+            chunks.iter().map(|chunk| chunk.len()).collect::<Vec<_>>()
         );
     }
     server.stop().await;
@@ -145,7 +178,7 @@ async fn ready_events_are_coalesced_into_few_chunks() {
 #[actix_web::test]
 async fn a_large_burst_is_sent_whole_in_bounded_chunks() {
     let server = serve(|| App::new().service(Http));
-    let mut response = raw_get(server.addr, "/http/huge", &[]).await;
+    let mut response = raw_get(&server, "/http/huge", &[]).await;
     let chunks = chunks_of(&mut response).await;
     let body = lossy(&chunks.concat());
     assert_eq!(body.len(), huge_events().len());
@@ -160,8 +193,8 @@ async fn a_large_burst_is_sent_whole_in_bounded_chunks() {
     // In-process too (no socket back-pressure involved).
     let app = test::init_service(App::new().service(Http)).await;
     let request = test::TestRequest::get().uri("/http/huge").to_request();
-    let response = common::call_service(&app, request).await;
-    let bytes = within(STEP, "huge body in-process", test::read_body(response)).await;
+    let response = call_service(&app, request).await;
+    let bytes = read_body(response).await;
     assert!(
         lossy(&bytes) == huge_events(),
         "the large burst arrived altered"
@@ -171,19 +204,9 @@ async fn a_large_burst_is_sent_whole_in_bounded_chunks() {
 #[actix_web::test]
 async fn an_event_is_not_held_back_by_a_slow_successor() {
     let server = serve(|| App::new().service(Http));
-    let mut response = raw_get(server.addr, "/http/slow", &[]).await;
-    assert_eq!(response.status, 200);
-    let first = response
-        .next_chunk_within(Duration::from_millis(1500))
-        .await
-        .expect("no chunk within 1.5 s")
-        .expect("stream ended");
-    let latency = response.sent_at.elapsed();
-    assert_eq!(lossy(&first), "data: first\n\n");
-    assert!(
-        latency < Duration::from_millis(300),
-        "first event took {latency:?}"
-    );
+    let mut response = raw_get(&server, "/http/slow", &[]).await;
+    assert_eq!(response.status(), 200);
+    first_event_arrives_promptly(&mut response).await;
     drop(response);
     server.stop().await;
 }
@@ -193,31 +216,21 @@ async fn compress_middleware_leaves_the_stream_alone() {
     let server = serve(|| App::new().wrap(Compress::default()).service(Http));
 
     // The middleware is active: an ordinary response is compressed.
-    let big = raw_get(server.addr, "/http/big", &[("Accept-Encoding", "gzip")]).await;
-    assert_eq!(big.status, 200);
+    let big = raw_get(&server, "/http/big", GZIP).await;
+    assert_eq!(big.status(), 200);
     assert_eq!(big.header("content-encoding"), Some("gzip"));
     drop(big);
 
-    let mut response = raw_get(server.addr, "/http/slow", &[("Accept-Encoding", "gzip")]).await;
-    assert_eq!(response.status, 200);
+    let mut response = raw_get(&server, "/http/slow", GZIP).await;
+    assert_eq!(response.status(), 200);
     assert_eq!(response.header("content-type"), Some("text/event-stream"));
     assert_eq!(response.header_count("content-encoding"), 1);
     assert_eq!(response.header("content-encoding"), Some("identity"));
-    let first = response
-        .next_chunk_within(Duration::from_millis(1500))
-        .await
-        .expect("first event held back by compression")
-        .expect("stream ended");
-    let latency = response.sent_at.elapsed();
-    assert_eq!(lossy(&first), "data: first\n\n");
-    assert!(
-        latency < Duration::from_millis(300),
-        "first event took {latency:?}"
-    );
+    first_event_arrives_promptly(&mut response).await;
     assert!(!response.is_ended());
     drop(response);
 
-    let mut response = raw_get(server.addr, "/http/burst", &[("Accept-Encoding", "gzip")]).await;
+    let mut response = raw_get(&server, "/http/burst", GZIP).await;
     assert_eq!(response.header("content-encoding"), Some("identity"));
     assert_eq!(
         lossy(&chunks_of(&mut response).await.concat()),
@@ -262,15 +275,20 @@ async fn keep_alive_comments_at_the_configured_pace() {
     server.stop().await;
 }
 
+/// Nothing arrives for `duration`, and the stream stays open.
+async fn assert_silent_and_open(response: &mut RawResponse, duration: Duration) {
+    let received = response.body_for(duration).await.expect("body");
+    assert!(received.is_empty(), "{:?}", lossy(&received));
+    assert!(!response.is_ended());
+}
+
 #[actix_web::test]
 async fn default_keep_alive_is_quiet_in_a_short_test() {
     let server = serve(|| App::new().service(Http));
-    let mut response = raw_get(server.addr, "/http/idle_default", &[]).await;
-    assert_eq!(response.status, 200);
+    let mut response = raw_get(&server, "/http/idle_default", &[]).await;
+    assert_eq!(response.status(), 200);
     assert_eq!(response.header("content-type"), Some("text/event-stream"));
-    let received = response.body_for(Duration::from_millis(400)).await;
-    assert!(received.is_empty(), "{:?}", lossy(&received));
-    assert!(!response.is_ended());
+    assert_silent_and_open(&mut response, Duration::from_millis(400)).await;
     drop(response);
     server.stop().await;
 }
@@ -278,16 +296,14 @@ async fn default_keep_alive_is_quiet_in_a_short_test() {
 #[actix_web::test]
 async fn keep_alive_false_sends_nothing_on_an_idle_stream() {
     let server = serve(|| App::new().service(Http));
-    let mut response = raw_get(server.addr, "/http/idle_off", &[]).await;
-    assert_eq!(response.status, 200);
-    let head_latency = response.sent_at.elapsed();
+    let mut response = raw_get(&server, "/http/idle_off", &[]).await;
+    assert_eq!(response.status(), 200);
+    let head_latency = response.head_at().duration_since(response.sent_at());
     assert!(
         head_latency < Duration::from_millis(300),
         "the head of an idle stream took {head_latency:?}"
     );
-    let received = response.body_for(Duration::from_millis(500)).await;
-    assert!(received.is_empty(), "{:?}", lossy(&received));
-    assert!(!response.is_ended());
+    assert_silent_and_open(&mut response, Duration::from_millis(500)).await;
     drop(response);
     server.stop().await;
 }
@@ -335,34 +351,27 @@ async fn other_routes_answer_while_many_streams_are_open() {
     let server = serve(|| App::new().service(Http));
     let mut open = Vec::new();
     for _ in 0..50 {
-        let response = raw_get(server.addr, "/http/idle_off", &[]).await;
-        assert_eq!(response.status, 200);
+        let response = raw_get(&server, "/http/idle_off", &[]).await;
+        assert_eq!(response.status(), 200);
         assert_eq!(response.header("content-type"), Some("text/event-stream"));
         open.push(response);
     }
     let started = Instant::now();
-    let response = within(
-        Duration::from_secs(2),
-        "ping",
-        get(&server.url("/http/ping")),
-    )
-    .await;
+    let response = within(Duration::from_secs(2), get(&server.url("/http/ping"))).await;
     assert_eq!(response.status(), 200);
     assert_eq!(text(response).await, "pong");
     let elapsed = started.elapsed();
     assert!(elapsed < Duration::from_secs(1), "ping took {elapsed:?}");
 
     // An SSE route still streams too.
-    let mut burst = raw_get(server.addr, "/http/burst", &[]).await;
+    let mut burst = raw_get(&server, "/http/burst", &[]).await;
     assert_eq!(lossy(&chunks_of(&mut burst).await.concat()), burst_events());
 
     // And every stream is still open.
     for response in &mut open {
         assert!(!response.is_ended());
-        assert_eq!(
-            response.next_chunk_within(Duration::from_millis(1)).await,
-            Err(())
-        );
+        let waited = response.next_chunk_within(Duration::from_millis(1)).await;
+        assert_eq!(waited.unwrap_err().kind(), io::ErrorKind::TimedOut);
     }
     drop(open);
     server.stop().await;

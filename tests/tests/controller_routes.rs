@@ -5,8 +5,6 @@
 //! routes next to `#[sse]` ones (including an end-to-end publish → receive
 //! over one path), and actix's 404/405 for everything else.
 
-mod common;
-
 use std::future::{ready, Ready};
 use std::time::Duration;
 
@@ -17,7 +15,8 @@ use serde::Deserialize;
 use sse_runtime::{controller, sse};
 use tokio::sync::broadcast;
 
-use common::{body, client, get, lossy, read_until, send, serve, text, STEP};
+use sse_test_support::fetch::{body, client, get, read_until, send, text};
+use sse_test_support::{call_service, lossy, read_body, serve, STEP};
 
 // ---------------------------------------------------------------------------
 // Extractors
@@ -125,23 +124,15 @@ impl Extract {
     }
 }
 
-fn extract_app() -> App<
-    impl actix_web::dev::ServiceFactory<
-        actix_web::dev::ServiceRequest,
-        Config = (),
-        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-> {
-    App::new()
-        .app_data(web::Data::new(AppName("my app".to_owned())))
-        .service(Extract)
+/// The extractor routes with their application state.
+fn extract_app(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::Data::new(AppName("my app".to_owned())))
+        .service(Extract);
 }
 
 #[actix_web::test]
 async fn extractors_over_loopback() {
-    let server = serve(extract_app);
+    let server = serve(|| App::new().configure(extract_app));
     let fetch = |path: &'static str, headers: &'static [(&'static str, &'static str)]| {
         let url = server.url(path);
         async move {
@@ -208,7 +199,7 @@ async fn extractors_over_loopback() {
 
 #[actix_web::test]
 async fn failing_extractors_answer_their_error_and_no_stream() {
-    let server = serve(extract_app);
+    let server = serve(|| App::new().configure(extract_app));
     let cases: &[(&str, u16, Option<&str>)] = &[
         // The custom extractor's own error.
         ("/ex/key", 403, Some("missing api key")),
@@ -243,7 +234,7 @@ async fn failing_extractors_answer_their_error_and_no_stream() {
 async fn extractors_in_process() {
     use sse_runtime::test::{all_events, call};
 
-    let app = test::init_service(extract_app()).await;
+    let app = test::init_service(App::new().configure(extract_app)).await;
     let events = all_events(
         &app,
         test::TestRequest::get()
@@ -468,7 +459,7 @@ async fn methods_and_defaults_in_process() {
     let status = |request: test::TestRequest| {
         let app = &app;
         async move {
-            common::call_service(app, request.to_request())
+            call_service(app, request.to_request())
                 .await
                 .status()
                 .as_u16()
@@ -489,7 +480,7 @@ async fn methods_and_defaults_in_process() {
         status(test::TestRequest::patch().uri("/items/1").set_payload("x")).await,
         200
     );
-    let response = common::call_service(
+    let response = call_service(
         &app,
         test::TestRequest::put()
             .uri("/items/2")
@@ -497,7 +488,7 @@ async fn methods_and_defaults_in_process() {
             .to_request(),
     )
     .await;
-    let bytes = common::within(STEP, "body", test::read_body(response)).await;
+    let bytes = read_body(response).await;
     assert_eq!(&bytes[..], b"put 2 body");
 }
 
@@ -553,7 +544,7 @@ async fn post_publishes_to_get_stream_in_process() {
     .unwrap()
     .expect_event_stream()
     .unwrap();
-    let response = common::call_service(
+    let response = call_service(
         &app,
         test::TestRequest::post()
             .uri("/chat/room")

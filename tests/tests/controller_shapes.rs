@@ -4,7 +4,7 @@
 //! response), `async fn` and `fn`, `&self` and no receiver, and streams that
 //! borrow from the controller.
 
-mod common;
+mod fixtures;
 
 use std::fmt;
 use std::pin::Pin;
@@ -15,27 +15,13 @@ use actix_web::{test, web, App, HttpRequest, HttpResponse, ResponseError};
 use futures_util::stream::{self, BoxStream, LocalBoxStream, Stream, StreamExt};
 use sse_runtime::{controller, sse};
 
-use common::{body, client, get, lossy, send, serve, text, STEP};
+use fixtures::Denied;
+use sse_test_support::fetch::{body, client, get, send, text};
+use sse_test_support::{call_service, lossy, read_body, serve, STEP};
 
 struct Shapes {
     words: Vec<String>,
     prefix: String,
-}
-
-/// Refusal with the default `ResponseError` body (its `Display`).
-#[derive(Debug)]
-struct Denied;
-
-impl fmt::Display for Denied {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("denied")
-    }
-}
-
-impl ResponseError for Denied {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::UNAUTHORIZED
-    }
 }
 
 /// Refusal with a custom response (status, header and JSON body).
@@ -264,13 +250,13 @@ async fn return_shapes_in_process() {
     let events = all_events(&app, get("/shapes/empty"), STEP).await.unwrap();
     assert!(events.is_empty());
 
-    let response = common::call_service(&app, get("/shapes/allowed/false")).await;
+    let response = call_service(&app, get("/shapes/allowed/false")).await;
     assert_eq!(response.status(), 401);
-    let bytes = common::within(STEP, "error body", test::read_body(response)).await;
+    let bytes = read_body(response).await;
     assert_eq!(&bytes[..], b"denied");
 
-    let response = common::call_service(&app, get("/shapes/sync_result/false")).await;
+    let response = call_service(&app, get("/shapes/sync_result/false")).await;
     assert_eq!(response.status(), 429);
-    let bytes = common::within(STEP, "error body", test::read_body(response)).await;
+    let bytes = read_body(response).await;
     assert_eq!(&bytes[..], b"{\"error\":\"slow down\"}");
 }

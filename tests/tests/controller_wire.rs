@@ -4,8 +4,6 @@
 //! loopback server with reqwest and in-process with `actix_web::test` and
 //! `sse_runtime::test`.
 
-mod common;
-
 use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
@@ -15,7 +13,8 @@ use futures_util::stream::{self, Stream, StreamExt};
 use serde::Serialize;
 use sse_runtime::{controller, sse, EncodedEvent, Event, EventError};
 
-use common::{body, get, lossy, serve, Counter, STEP};
+use sse_test_support::fetch::{body, get};
+use sse_test_support::{call_service, lossy, read_body, serve, Counter, STEP};
 
 struct Wire {
     greeting: String,
@@ -226,14 +225,14 @@ async fn sse_response_headers_over_loopback() {
 async fn sse_response_headers_in_process() {
     let app = test::init_service(App::new().service(wire())).await;
     let request = test::TestRequest::get().uri("/wire/hello").to_request();
-    let response = common::call_service(&app, request).await;
+    let response = call_service(&app, request).await;
     assert_eq!(response.status(), 200);
     let headers = response.headers();
     assert_eq!(headers.get("content-type").unwrap(), "text/event-stream");
     assert_eq!(headers.get("cache-control").unwrap(), "no-cache");
     assert_eq!(headers.get("x-accel-buffering").unwrap(), "no");
     assert_eq!(headers.get("content-encoding").unwrap(), "identity");
-    let bytes = common::within(STEP, "in-process body", test::read_body(response)).await;
+    let bytes = read_body(response).await;
     assert_eq!(&bytes[..], b"data: Hello, world!\n\n");
 }
 
@@ -333,8 +332,8 @@ async fn result_err_item_is_a_final_error_event() {
     let produced = controller.produced.clone();
     let app = test::init_service(App::new().service(controller)).await;
     let request = test::TestRequest::get().uri("/wire/result").to_request();
-    let response = common::call_service(&app, request).await;
-    let bytes = common::within(STEP, "body", test::read_body(response)).await;
+    let response = call_service(&app, request).await;
+    let bytes = read_body(response).await;
     assert_eq!(
         lossy(&bytes),
         "data: one\n\ndata: two\n\nevent: error\ndata: it broke\n\n"

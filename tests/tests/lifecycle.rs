@@ -1,61 +1,46 @@
 //! Connection lifecycle over real sockets: how each way a connection can end
 //! reaches `CleanUp`, promptly and exactly once.
 
+use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpServer};
+use actix_web::App;
 use futures_util::stream::{self, Stream, StreamExt};
 use sse_runtime::{controller, sse, CleanUp};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use sse_test_support::{
+    lossy, wait_until, within, Counter, Gauge, Live, RawRequest, RawResponse, ServerOptions, Stop,
+    TestServer,
+};
 use tokio::sync::mpsc;
 
 /// Counts what the test needs to see: clean-ups run, streams alive.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Probe {
-    cleanups: AtomicUsize,
-    live_streams: AtomicUsize,
-}
-
-/// Held by each stream; its drop proves the stream was dropped.
-struct LiveStream(Arc<Probe>);
-
-impl LiveStream {
-    fn new(probe: &Arc<Probe>) -> Self {
-        probe.live_streams.fetch_add(1, Ordering::SeqCst);
-        LiveStream(probe.clone())
-    }
-}
-
-impl Drop for LiveStream {
-    fn drop(&mut self) {
-        self.0.live_streams.fetch_sub(1, Ordering::SeqCst);
-    }
+    cleanups: Counter,
+    live_streams: Gauge,
 }
 
 struct Lifecycle {
-    probe: Arc<Probe>,
+    probe: Probe,
     ended: mpsc::UnboundedSender<Instant>,
 }
 
 impl Lifecycle {
-    fn track(&self, cleanup: &CleanUp) -> LiveStream {
-        let probe = self.probe.clone();
+    /// Counts the stream alive until it is dropped, and its clean-up.
+    fn track(&self, cleanup: &CleanUp) -> Live {
+        let cleanups = self.probe.cleanups.clone();
         let ended = self.ended.clone();
         cleanup.add(move || {
-            probe.cleanups.fetch_add(1, Ordering::SeqCst);
+            cleanups.bump();
             let _ = ended.send(Instant::now());
         });
-        LiveStream::new(&self.probe)
+        self.probe.live_streams.enter()
     }
 }
 
 /// A stream that sends `first` and then nothing, forever.
-fn idle_after(first: &'static str, live: LiveStream) -> impl Stream<Item = &'static str> {
+fn idle_after(first: &'static str, live: Live) -> impl Stream<Item = &'static str> {
     stream::once(async move { first }).chain(stream::pending().map(move |()| {
         let _keep = &live;
         ""
@@ -135,180 +120,176 @@ impl Lifecycle {
         let probe = self.probe.clone();
         cleanup.add_async(async move {
             tokio::time::sleep(Duration::from_millis(50)).await;
-            probe.cleanups.fetch_add(1000, Ordering::SeqCst);
+            probe.cleanups.add(1000);
         });
         idle_after("hello", live)
     }
 }
 
 struct Server {
-    addr: SocketAddr,
-    handle: ServerHandle,
-    probe: Arc<Probe>,
+    /// `None` once stopped.
+    http: Option<TestServer>,
+    probe: Probe,
     ended: mpsc::UnboundedReceiver<Instant>,
 }
 
+impl Server {
+    fn addr(&self) -> SocketAddr {
+        self.http.as_ref().expect("server running").addr()
+    }
+
+    async fn stop_with(&mut self, how: Stop) {
+        self.http
+            .take()
+            .expect("server running")
+            .stop_with(how)
+            .await;
+    }
+}
+
 fn start(detect_half_close: bool) -> Server {
-    let probe = Arc::new(Probe::default());
+    let probe = Probe::default();
     let (tx, ended) = mpsc::unbounded_channel();
     let app_probe = probe.clone();
-    let server = HttpServer::new(move || {
-        App::new().service(Lifecycle {
-            probe: app_probe.clone(),
-            ended: tx.clone(),
-        })
-    })
-    .workers(1)
-    .backlog(4096)
-    .max_connections(20_000)
-    .h1_allow_half_closed(!detect_half_close)
-    .disable_signals()
-    .bind(("127.0.0.1", 0))
-    .expect("bind 127.0.0.1:0");
-    let addr = server.addrs()[0];
-    let server = server.run();
-    let handle = server.handle();
-    actix_rt::spawn(server);
+    let http = ServerOptions::new()
+        .detect_half_close(detect_half_close)
+        .backlog(4096)
+        .max_connections(20_000)
+        // actix's default: a graceful stop that waited for the open streams
+        // would take this long.
+        .shutdown_timeout(30)
+        .serve(move || {
+            App::new().service(Lifecycle {
+                probe: app_probe.clone(),
+                ended: tx.clone(),
+            })
+        });
     Server {
-        addr,
-        handle,
+        http: Some(http),
         probe,
         ended,
     }
 }
 
-/// Opens `path` and reads until `until` has arrived; returns the socket and
-/// what was read.
-async fn open(addr: SocketAddr, path: &str, until: &str) -> (TcpStream, String) {
-    let mut socket = TcpStream::connect(addr).await.expect("connect");
-    socket
-        .write_all(format!("GET /{path} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes())
+/// Opens `path` and reads until `until` has arrived; returns the response
+/// and the body so far.
+async fn open(addr: SocketAddr, path: &str, until: &str) -> (RawResponse, String) {
+    let mut response = RawRequest::get(&format!("/{path}"))
+        .send(addr)
         .await
-        .expect("send request");
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
-    tokio::time::timeout(Duration::from_secs(5), async {
-        while !String::from_utf8_lossy(&seen).contains(until) {
-            let n = socket.read(&mut buf).await.expect("read");
-            assert!(
-                n > 0,
-                "connection closed before {until:?}: {:?}",
-                String::from_utf8_lossy(&seen)
-            );
-            seen.extend_from_slice(&buf[..n]);
-        }
-    })
-    .await
-    .unwrap_or_else(|_| {
-        panic!(
-            "{until:?} did not arrive: {:?}",
-            String::from_utf8_lossy(&seen)
-        )
-    });
-    (socket, String::from_utf8_lossy(&seen).into_owned())
+        .unwrap_or_else(|err| panic!("GET /{path}: {err}"));
+    let seen = response
+        .read_until(until.as_bytes(), Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|err| panic!("{until:?} did not arrive: {err}"));
+    (response, lossy(&seen))
 }
 
-async fn read_to_end(socket: &mut TcpStream) -> String {
-    let mut out = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut out))
+/// The rest of the body, which the server must end (with the last chunk)
+/// and follow by closing the connection.
+async fn read_to_end(response: &mut RawResponse) -> String {
+    let limit = Duration::from_secs(5);
+    let rest = response
+        .body_to_end(limit)
         .await
-        .expect("the server should close the connection")
-        .expect("read");
-    String::from_utf8_lossy(&out).into_owned()
+        .expect("the server should end the body");
+    assert_eq!(response.header("transfer-encoding"), Some("chunked"));
+    response
+        .wait_closed(limit)
+        .await
+        .expect("the server should close the connection");
+    lossy(&rest)
 }
 
-async fn next_cleanup(server: &mut Server, within: Duration) -> Instant {
-    tokio::time::timeout(within, server.ended.recv())
-        .await
-        .expect("CleanUp did not run in time")
-        .expect("channel open")
+/// When the next clean-up ran; fails the test, naming the caller's line, if
+/// none runs within `limit`.
+#[track_caller]
+fn next_cleanup(server: &mut Server, limit: Duration) -> impl Future<Output = Instant> + '_ {
+    let ran = within(limit, server.ended.recv());
+    async move { ran.await.expect("channel open") }
 }
 
 async fn settle(server: &Server, cleanups: usize) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while server.probe.cleanups.load(Ordering::SeqCst) < cleanups && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    // The assertions that follow report a shortfall.
+    wait_until(Duration::from_secs(10), || {
+        server.probe.cleanups.get() >= cleanups
+    })
+    .await;
 }
 
-fn half_close(socket: TcpStream) -> TcpStream {
-    let std = socket.into_std().expect("into std");
-    std.shutdown(std::net::Shutdown::Write).expect("shutdown");
-    TcpStream::from_std(std).expect("from std")
+async fn half_close(response: &mut RawResponse) {
+    response.half_close().await.expect("FIN");
 }
 
-fn reset(socket: TcpStream) {
-    // Deprecated for blocking on drop with a non-zero linger; zero resets at once.
-    #[allow(deprecated)]
-    socket.set_linger(Some(Duration::ZERO)).expect("linger");
-    drop(socket);
+fn reset(response: RawResponse) {
+    response.reset().expect("RST");
 }
 
 #[actix_web::test]
 async fn client_fin_on_an_idle_stream_runs_cleanup_promptly() {
     let mut server = start(true);
-    let (socket, _) = open(server.addr, "idle", "data: hello\n\n").await;
+    let (mut response, _) = open(server.addr(), "idle", "data: hello\n\n").await;
     let closed_at = Instant::now();
-    let _socket = half_close(socket);
+    half_close(&mut response).await;
     let ran_at = next_cleanup(&mut server, Duration::from_secs(1)).await;
     let latency = ran_at.duration_since(closed_at);
     assert!(latency < Duration::from_secs(1), "{latency:?}");
     settle(&server, 1).await;
-    assert_eq!(server.probe.cleanups.load(Ordering::SeqCst), 1);
-    assert_eq!(server.probe.live_streams.load(Ordering::SeqCst), 0);
-    server.handle.stop(false).await;
+    assert_eq!(server.probe.cleanups.get(), 1);
+    assert_eq!(server.probe.live_streams.get(), 0);
+    server.stop_with(Stop::Forced).await;
 }
 
 #[actix_web::test]
 async fn client_reset_on_an_idle_stream_runs_cleanup_promptly() {
     let mut server = start(true);
-    let (socket, _) = open(server.addr, "idle", "data: hello\n\n").await;
+    let (response, _) = open(server.addr(), "idle", "data: hello\n\n").await;
     let closed_at = Instant::now();
-    reset(socket);
+    reset(response);
     let ran_at = next_cleanup(&mut server, Duration::from_secs(1)).await;
     assert!(ran_at.duration_since(closed_at) < Duration::from_secs(1));
-    assert_eq!(server.probe.live_streams.load(Ordering::SeqCst), 0);
-    server.handle.stop(false).await;
+    assert_eq!(server.probe.live_streams.get(), 0);
+    server.stop_with(Stop::Forced).await;
 }
 
 #[actix_web::test]
 async fn without_half_close_detection_the_next_keep_alive_notices() {
     let mut server = start(false);
-    let (socket, _) = open(server.addr, "ka", "data: hello\n\n").await;
-    drop(socket);
+    let (response, _) = open(server.addr(), "ka", "data: hello\n\n").await;
+    drop(response);
     // Noticed when a keep-alive comment (every 200 ms) fails to be written.
     next_cleanup(&mut server, Duration::from_secs(3)).await;
-    assert_eq!(server.probe.cleanups.load(Ordering::SeqCst), 1);
-    server.handle.stop(false).await;
+    assert_eq!(server.probe.cleanups.get(), 1);
+    server.stop_with(Stop::Forced).await;
 }
 
 #[actix_web::test]
 async fn finished_stream_runs_cleanup_once_and_closes_the_connection() {
     let mut server = start(true);
-    let (mut socket, _) = open(server.addr, "finite", "data: a\n\n").await;
-    let rest = read_to_end(&mut socket).await;
-    assert!(rest.ends_with("0\r\n\r\n") || rest.is_empty() || rest.contains("data: b"));
+    let (mut response, head) = open(server.addr(), "finite", "data: a\n\n").await;
+    let rest = read_to_end(&mut response).await;
+    assert_eq!(head + &rest, "data: a\n\ndata: b\n\n");
     next_cleanup(&mut server, Duration::from_secs(1)).await;
     settle(&server, 1).await;
-    assert_eq!(server.probe.cleanups.load(Ordering::SeqCst), 1);
-    server.handle.stop(false).await;
+    assert_eq!(server.probe.cleanups.get(), 1);
+    server.stop_with(Stop::Forced).await;
 }
 
 #[actix_web::test]
 async fn a_panicking_stream_ends_alone() {
     let mut server = start(true);
-    let (mut socket, head) = open(server.addr, "panic", "data: before\n\n").await;
-    let rest = read_to_end(&mut socket).await;
+    let (mut response, head) = open(server.addr(), "panic", "data: before\n\n").await;
+    let rest = read_to_end(&mut response).await;
     let all = head + &rest;
     assert!(
         all.contains("event: error\ndata: internal error\n\n"),
         "{all:?}"
     );
     next_cleanup(&mut server, Duration::from_secs(1)).await;
-    assert_eq!(server.probe.live_streams.load(Ordering::SeqCst), 0);
+    assert_eq!(server.probe.live_streams.get(), 0);
     // The worker survived: the same single worker still serves.
-    let (_socket, _) = open(server.addr, "idle", "data: hello\n\n").await;
-    server.handle.stop(false).await;
+    let (_response, _) = open(server.addr(), "idle", "data: hello\n\n").await;
+    server.stop_with(Stop::Forced).await;
 }
 
 #[actix_web::test]
@@ -316,32 +297,29 @@ async fn max_duration_and_idle_timeout_close_the_stream() {
     let mut server = start(true);
     for path in ["max", "idle-timeout"] {
         let started = Instant::now();
-        let (mut socket, _) = open(server.addr, path, "data: hello\n\n").await;
-        let rest = read_to_end(&mut socket).await;
+        let (mut response, _) = open(server.addr(), path, "data: hello\n\n").await;
+        // Ends the body with the last chunk and closes the connection.
+        let rest = read_to_end(&mut response).await;
         let took = started.elapsed();
         assert!(
             took >= Duration::from_millis(250),
             "{path}: closed after {took:?}"
         );
-        assert!(rest.ends_with("0\r\n\r\n"), "{path}: {rest:?}");
+        assert!(response.is_ended(), "{path}: {rest:?}");
         next_cleanup(&mut server, Duration::from_secs(1)).await;
     }
     // Keep-alive comments do not count as activity for the idle timeout.
-    server.handle.stop(false).await;
+    server.stop_with(Stop::Forced).await;
 }
 
 #[actix_web::test]
 async fn graceful_stop_ends_streams_with_a_retry_hint() {
     let mut server = start(true);
-    let (mut plain, _) = open(server.addr, "idle", "data: hello\n\n").await;
-    let (mut hinted, _) = open(server.addr, "retry", "data: hello\n\n").await;
+    let (mut plain, _) = open(server.addr(), "idle", "data: hello\n\n").await;
+    let (mut hinted, _) = open(server.addr(), "retry", "data: hello\n\n").await;
     let started = Instant::now();
-    tokio::time::timeout(
-        Duration::from_secs(5),
-        sse_runtime::stop(&server.handle, true),
-    )
-    .await
-    .expect("graceful stop must not wait for infinite streams");
+    // A graceful stop must not wait for infinite streams.
+    within(Duration::from_secs(5), server.stop_with(Stop::EndStreams)).await;
     assert!(started.elapsed() < Duration::from_secs(3));
     let plain = read_to_end(&mut plain).await;
     let hinted = read_to_end(&mut hinted).await;
@@ -355,31 +333,31 @@ async fn graceful_stop_ends_streams_with_a_retry_hint() {
     );
     next_cleanup(&mut server, Duration::from_secs(1)).await;
     next_cleanup(&mut server, Duration::from_secs(1)).await;
-    assert_eq!(server.probe.cleanups.load(Ordering::SeqCst), 2);
-    assert_eq!(server.probe.live_streams.load(Ordering::SeqCst), 0);
+    assert_eq!(server.probe.cleanups.get(), 2);
+    assert_eq!(server.probe.live_streams.get(), 0);
 }
 
 #[actix_web::test]
 async fn forced_stop_runs_every_cleanup() {
     let mut server = start(true);
-    let mut sockets = Vec::new();
+    let mut streams = Vec::new();
     for _ in 0..20 {
-        sockets.push(open(server.addr, "idle", "data: hello\n\n").await.0);
+        streams.push(open(server.addr(), "idle", "data: hello\n\n").await.0);
     }
-    server.handle.stop(false).await;
+    server.stop_with(Stop::Forced).await;
     for _ in 0..20 {
         next_cleanup(&mut server, Duration::from_secs(5)).await;
     }
-    assert_eq!(server.probe.cleanups.load(Ordering::SeqCst), 20);
+    assert_eq!(server.probe.cleanups.get(), 20);
 }
 
 #[actix_web::test]
 async fn async_cleanup_is_driven_to_completion_before_stop_returns() {
-    let server = start(true);
-    let _open = open(server.addr, "async-cleanup", "data: hello\n\n").await;
-    sse_runtime::stop(&server.handle, true).await;
+    let mut server = start(true);
+    let _open = open(server.addr(), "async-cleanup", "data: hello\n\n").await;
+    server.stop_with(Stop::EndStreams).await;
     // 1 (sync callback) + 1000 (the async work, which sleeps first).
-    assert_eq!(server.probe.cleanups.load(Ordering::SeqCst), 1001);
+    assert_eq!(server.probe.cleanups.get(), 1001);
 }
 
 fn rss_kib() -> u64 {
@@ -397,19 +375,18 @@ fn rss_kib() -> u64 {
 async fn churn_one(addr: SocketAddr, n: usize) {
     match n % 4 {
         // FIN on an idle stream
-        0 => drop(half_close(open(addr, "idle", "data: hello\n\n").await.0)),
+        0 => half_close(&mut open(addr, "idle", "data: hello\n\n").await.0).await,
         // RST on an idle stream
         1 => reset(open(addr, "idle", "data: hello\n\n").await.0),
         // RST in the middle of a fast stream
         2 => reset(open(addr, "fast", "data: event 3\n").await.0),
         // gone before the first event
-        _ => {
-            let mut s = TcpStream::connect(addr).await.expect("connect");
-            s.write_all(b"GET /slow-start HTTP/1.1\r\nHost: t\r\n\r\n")
-                .await
-                .expect("send");
-            reset(s);
-        }
+        _ => RawRequest::get("/slow-start")
+            .write_to(addr)
+            .await
+            .expect("send the request")
+            .reset()
+            .expect("RST"),
     }
 }
 
@@ -419,9 +396,9 @@ async fn churn_one(addr: SocketAddr, n: usize) {
 async fn churn_leaves_no_stream_and_no_memory_behind() {
     const TOTAL: usize = 10_000;
     const BATCH: usize = 200;
-    let server = start(true);
-    let addr = server.addr;
-    let before = server.probe.cleanups.load(Ordering::SeqCst);
+    let mut server = start(true);
+    let addr = server.addr();
+    let before = server.probe.cleanups.get();
     let mut rss_after_half = 0;
     for batch in 0..TOTAL / BATCH {
         if batch == TOTAL / BATCH / 2 {
@@ -439,8 +416,8 @@ async fn churn_leaves_no_stream_and_no_memory_behind() {
         }
     }
     settle(&server, before + TOTAL).await;
-    assert_eq!(server.probe.cleanups.load(Ordering::SeqCst), before + TOTAL);
-    assert_eq!(server.probe.live_streams.load(Ordering::SeqCst), 0);
+    assert_eq!(server.probe.cleanups.get(), before + TOTAL);
+    assert_eq!(server.probe.live_streams.get(), 0);
     let after = rss_kib();
     // 5 000 more connections may not grow the process by more than allocator
     // slack (a leak of even 2 KiB per connection would be 10 MiB).
@@ -453,5 +430,5 @@ async fn churn_leaves_no_stream_and_no_memory_behind() {
         "RSS grew from {rss_after_half} KiB to {after} KiB over the last {} connections",
         TOTAL / 2
     );
-    server.handle.stop(false).await;
+    server.stop_with(Stop::Forced).await;
 }

@@ -218,8 +218,8 @@ where
     // (send-buffer cap, write-timeout watchdog).
     let hardened = contender == Contender::Ours
         && std::env::var_os("SSE_BENCH_HARDENED").is_some_and(|v| v == "1");
-    let options = ServerOptions::new()
-        .sse_settings(hardened.then(sse_runtime::SseSettings::default));
+    let options =
+        ServerOptions::new().sse_settings(hardened.then(sse_runtime::SseSettings::default));
     let server = options.serve_on_thread(move || App::new().configure(configure.clone()));
     Server {
         contender,

@@ -178,9 +178,13 @@ fn sse_body(route: &RouteMethod, call: &TokenStream, takes_cleanup: bool) -> Tok
     let retry = option_duration(options.retry);
     let max_duration = option_duration(options.max_duration);
     let idle_timeout = option_duration(options.idle_timeout);
-    // The route option comes with the option table's refactor; until then
-    // every route uses the server-wide default.
-    let write_timeout = quote!(__sse::std::option::Option::None);
+    let write_timeout = match options.write_timeout {
+        Some(timeout) => {
+            let timeout = option_duration(timeout);
+            quote!(__sse::std::option::Option::Some(#timeout))
+        }
+        None => quote!(__sse::std::option::Option::None),
+    };
     let cleanup_arg = if takes_cleanup {
         quote!(let __cleanup_arg = __sse::CleanUp::clone(&__cleanup);)
     } else {

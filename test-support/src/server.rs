@@ -206,7 +206,7 @@ impl ServerOptions {
             .disable_signals()
             .shutdown_timeout(self.shutdown_timeout)
             .h1_allow_half_closed(!self.detect_half_close);
-        // Both must come before `bind`, which creates the listener.
+        // These must come before `bind`, which creates the listener.
         if let Some(backlog) = self.backlog {
             server = server.backlog(backlog);
         }

@@ -39,6 +39,18 @@ impl Streams {
         })
     }
 
+    /// The same, with its own write timeout.
+    #[sse("fast-short", write_timeout = "300ms")]
+    fn fast_short(&self, cleanup: CleanUp) -> impl Stream<Item = String> {
+        self.fast(cleanup)
+    }
+
+    /// The same, never timed out.
+    #[sse("fast-kept", write_timeout = false)]
+    fn fast_kept(&self, cleanup: CleanUp) -> impl Stream<Item = String> {
+        self.fast(cleanup)
+    }
+
     /// One small event every 10 ms.
     #[sse("ticks")]
     fn ticks(&self, cleanup: CleanUp) -> impl Stream<Item = u64> {
@@ -50,16 +62,6 @@ impl Streams {
                 i
             }
         })
-    }
-
-    /// Slow on purpose: `write_timeout = false` on the server keeps it.
-    #[sse("quiet", keep_alive = false)]
-    fn quiet(&self, cleanup: CleanUp) -> impl Stream<Item = &'static str> {
-        let alive = self.track(&cleanup);
-        stream::once(async { "hello" }).chain(stream::pending().map(move |()| {
-            let _alive = &alive;
-            ""
-        }))
     }
 }
 
@@ -203,4 +205,26 @@ async fn a_graceful_stop_does_not_wait_for_stalled_readers() {
     }
     assert!(wait_until(Duration::from_secs(2), || counters.cleanups() == 25).await);
     assert_eq!(counters.live(), 0);
+}
+
+#[actix_web::test]
+async fn the_route_option_overrides_the_server_default() {
+    let counters = Arc::new(Counters::default());
+    // The server's default would keep both for 30 s, or drop both at once.
+    for (default, path, dropped) in [
+        (Duration::from_secs(30), "/fast-short", true),
+        (Duration::from_millis(200), "/fast-kept", false),
+    ] {
+        let settings = SseSettings::default().write_timeout(default);
+        let server = start(Some(settings), app!(counters));
+        let before = counters.cleanups();
+        let _stalled = Client::open(server.addr, path, "data: 0000").await;
+        let ended = wait_until(Duration::from_secs(2), || counters.cleanups() > before).await;
+        assert_eq!(
+            ended, dropped,
+            "{path} with a server default of {default:?}"
+        );
+        server.handle.stop(false).await;
+        assert!(wait_until(Duration::from_secs(5), || counters.live() == 0).await);
+    }
 }

@@ -12,7 +12,6 @@ use actix_web::{FromRequest, HttpRequest};
 
 use crate::settings::SseSettings;
 use crate::socket::{ConnSocket, Handle};
-use crate::watchdog::Place;
 
 /// The connection under an SSE request: the socket handle left by the
 /// connection hook (if the server has it), the server's settings, the
@@ -23,6 +22,13 @@ pub struct Connection {
     /// HTTP/2 only: read to notice a cancelled stream (see `cancel.rs`).
     pub(crate) h2_payload: Option<Payload>,
     pub(crate) place: Place,
+}
+
+/// Where a stream runs, for its log lines: the route pattern and the peer.
+#[derive(Clone)]
+pub(crate) struct Place {
+    pub(crate) route: Rc<str>,
+    pub(crate) peer: Option<std::net::SocketAddr>,
 }
 
 impl FromRequest for Connection {

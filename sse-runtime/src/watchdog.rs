@@ -21,6 +21,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
 
+use crate::connection::Place;
 use crate::lifecycle::{StopSignal, WatchTicket};
 use crate::socket::Handle;
 
@@ -39,13 +40,6 @@ impl Stall {
     pub(crate) fn asked_again(&self) {
         self.0.set(None);
     }
-}
-
-/// Where the log line of a shutdown says it happened.
-#[derive(Clone)]
-pub(crate) struct Place {
-    pub(crate) route: Rc<str>,
-    pub(crate) peer: Option<std::net::SocketAddr>,
 }
 
 /// A running watchdog; ends with the stream unless a server stop is under

@@ -16,9 +16,9 @@ use bytes::BytesMut;
 use futures_core::Stream;
 use futures_util::StreamExt;
 
+use crate::connection::Place;
 use crate::encode;
 use crate::item::encoders::{Flow, ItemEncoder};
-use crate::watchdog::Place;
 
 /// Past this many buffered bytes the driver lets the body send them even if
 /// the stream still has items ready, bounding memory and latency.

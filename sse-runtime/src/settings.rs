@@ -129,7 +129,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn zero_means_off() {
+    fn zero_turns_a_limit_off_and_the_h2_check_is_clamped() {
         let s = SseSettings::default()
             .write_timeout(Duration::ZERO)
             .send_buffer(0)

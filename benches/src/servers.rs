@@ -214,8 +214,13 @@ fn start_actix<F>(contender: Contender, meter: CpuMeter, configure: F) -> Server
 where
     F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
 {
-    let server =
-        ServerOptions::new().serve_on_thread(move || App::new().configure(configure.clone()));
+    // `SSE_BENCH_HARDENED=1`: ours as deployed with `.sse_defaults()`
+    // (send-buffer cap, write-timeout watchdog).
+    let hardened = contender == Contender::Ours
+        && std::env::var_os("SSE_BENCH_HARDENED").is_some_and(|v| v == "1");
+    let options =
+        ServerOptions::new().sse_settings(hardened.then(sse_runtime::SseSettings::default));
+    let server = options.serve_on_thread(move || App::new().configure(configure.clone()));
     Server {
         contender,
         addr: server.addr(),

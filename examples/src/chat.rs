@@ -58,7 +58,9 @@ impl ChatController {
         // Subscribe to user-specific notifications
         let subscription = self.notification_service.stream_for_user(&user);
         let user = user.into_inner();
-        clean_up.add(move || tracing::info!(%user, "notification client disconnected"));
+        // `?` logs the Debug form, which escapes control characters: the id
+        // comes from the URL, and a raw `%0A` in it must not forge a log line.
+        clean_up.add(move || tracing::info!(?user, "notification client disconnected"));
 
         subscription.map(|notification| Event::default().event("notification")?.json(&notification))
     }

@@ -189,10 +189,11 @@ impl Examples {
     /// worker threads and returns it (not yet awaited) with the address it
     /// listens on: with port 0, the port the OS picked.
     ///
-    /// The server notices a client's disconnect at once, even on an idle
-    /// stream (`h1_allow_half_closed(false)`: an HTTP/1.1 client that
-    /// closes its side is gone), and gives open streams one second to end
-    /// when stopping. Must be called inside an actix system (e.g. in
+    /// The server is set up with `.sse_defaults()`: it notices a client's
+    /// disconnect at once, even on an idle stream (an HTTP/1.1 client that
+    /// closes its side is gone), closes a stream whose client stopped
+    /// reading, and gives open streams one second to end when stopping.
+    /// Must be called inside an actix system (e.g. in
     /// `#[actix_web::main]` or `#[actix_web::test]`). It serves plain
     /// HTTP/1.1 with the demo's CORS policy and caps
     /// ([`edge::Edge::default`]); [`edge::serve`] takes other settings.

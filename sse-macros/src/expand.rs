@@ -150,6 +150,9 @@ fn route_registration(route: &RouteMethod) -> TokenStream {
         Receiver::None => quote!(),
     };
     let body = if route.route.kind == Kind::Sse {
+        // What the runtime needs to know about the connection (its socket
+        // handle, HTTP/2 cancellation, route and peer for the log).
+        closure_args.push(quote!(__conn: __sse::Connection));
         sse_body(route, &call, takes_cleanup)
     } else {
         quote!(#call)
@@ -175,6 +178,13 @@ fn sse_body(route: &RouteMethod, call: &TokenStream, takes_cleanup: bool) -> Tok
     let retry = option_duration(options.retry);
     let max_duration = option_duration(options.max_duration);
     let idle_timeout = option_duration(options.idle_timeout);
+    let write_timeout = match options.write_timeout {
+        Some(timeout) => {
+            let timeout = option_duration(timeout);
+            quote!(__sse::std::option::Option::Some(#timeout))
+        }
+        None => quote!(__sse::std::option::Option::None),
+    };
     let cleanup_arg = if takes_cleanup {
         quote!(let __cleanup_arg = __sse::CleanUp::clone(&__cleanup);)
     } else {
@@ -215,8 +225,9 @@ fn sse_body(route: &RouteMethod, call: &TokenStream, takes_cleanup: bool) -> Tok
             retry: #retry,
             max_duration: #max_duration,
             idle_timeout: #idle_timeout,
+            write_timeout: #write_timeout,
         };
-        __sse::respond(__config, __cleanup, move |__sink: __sse::Sink| async move {
+        __sse::respond(__conn, __config, __cleanup, move |__sink: __sse::Sink| async move {
             #stream
             #checks
         })

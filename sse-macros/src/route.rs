@@ -72,6 +72,8 @@ pub(crate) struct SseOptions {
     pub(crate) retry: Option<Duration>,
     pub(crate) max_duration: Option<Duration>,
     pub(crate) idle_timeout: Option<Duration>,
+    /// `None`: the server's default; `Some(None)`: off.
+    pub(crate) write_timeout: Option<Option<Duration>>,
 }
 
 impl Default for SseOptions {
@@ -81,6 +83,7 @@ impl Default for SseOptions {
             retry: None,
             max_duration: None,
             idle_timeout: None,
+            write_timeout: None,
         }
     }
 }
@@ -102,6 +105,10 @@ const SSE_OPTIONS: &[Opt<SseOptions>] = &[
     Opt {
         key: "idle_timeout",
         set: set_idle_timeout,
+    },
+    Opt {
+        key: "write_timeout",
+        set: set_write_timeout,
     },
 ];
 
@@ -150,24 +157,41 @@ pub(crate) fn parse(ctx: &Ctx, kind: Kind, attr: &Attribute) -> Option<Route> {
 }
 
 fn set_keep_alive(ctx: &Ctx, options: &mut SseOptions, key: &'static str, value: &Expr) {
+    let on = format!("`{key} = true` is the default; give a duration such as `{key} = \"15s\"`, or `{key} = false` to turn it off");
+    options.keep_alive = duration_or_off(ctx, key, value, &on).flatten();
+}
+
+/// Overrides the server-wide write timeout (`SseSettings::write_timeout`).
+fn set_write_timeout(ctx: &Ctx, options: &mut SseOptions, key: &'static str, value: &Expr) {
+    let on = format!("give a duration such as `{key} = \"10s\"`, `{key} = false` to turn it off, or leave `{key}` out for the server's default");
+    options.write_timeout = duration_or_off(ctx, key, value, &on);
+}
+
+/// `false` (`Some(None)`) or a positive duration; `None` after an error.
+/// `on` is the error for `true`, which names no duration.
+fn duration_or_off(
+    ctx: &Ctx,
+    key: &'static str,
+    value: &Expr,
+    on: &str,
+) -> Option<Option<Duration>> {
     match value {
         Expr::Lit(ExprLit {
             lit: Lit::Bool(b), ..
-        }) if !b.value => options.keep_alive = None,
+        }) if !b.value => Some(None),
         Expr::Lit(ExprLit {
             lit: Lit::Bool(b), ..
-        }) => ctx.error(
-            b,
-            format!("`{key} = true` is the default; give a duration such as `{key} = \"15s\"`, or `{key} = false` to turn it off"),
-        ),
-        _ => {
-            options.keep_alive = positive_duration(
-                ctx,
-                key,
-                value,
-                &format!("use `{key} = false` to turn it off"),
-            );
+        }) => {
+            ctx.error(b, on);
+            None
         }
+        _ => positive_duration(
+            ctx,
+            key,
+            value,
+            &format!("use `{key} = false` to turn it off"),
+        )
+        .map(Some),
     }
 }
 
@@ -252,7 +276,8 @@ mod tests {
     #[test]
     fn reads_every_option() {
         let (route, errors) = parse_attr(syn::parse_quote!(#[sse(
-            "live", keep_alive = false, retry = "0s", max_duration = "1h", idle_timeout = "5m"
+            "live", keep_alive = false, retry = "0s", max_duration = "1h", idle_timeout = "5m",
+            write_timeout = "10s"
         )]));
         assert!(errors.is_empty(), "{errors}");
         let route = route.expect("a route");
@@ -261,11 +286,34 @@ mod tests {
         assert_eq!(route.options.retry, Some(Duration::ZERO));
         assert_eq!(route.options.max_duration, Some(Duration::from_secs(3600)));
         assert_eq!(route.options.idle_timeout, Some(Duration::from_secs(300)));
+        assert_eq!(
+            route.options.write_timeout,
+            Some(Some(Duration::from_secs(10)))
+        );
+    }
+
+    #[test]
+    fn write_timeout_defaults_to_the_server_and_can_be_turned_off() {
+        let (route, _) = parse_attr(syn::parse_quote!(#[sse("x")]));
+        assert_eq!(route.expect("a route").options.write_timeout, None);
+        let (route, errors) = parse_attr(syn::parse_quote!(#[sse("x", write_timeout = false)]));
+        assert!(errors.is_empty(), "{errors}");
+        assert_eq!(route.expect("a route").options.write_timeout, Some(None));
+        let (_, errors) = parse_attr(syn::parse_quote!(#[sse("x", write_timeout = true)]));
+        assert!(
+            errors.contains("`write_timeout = false` to turn it off"),
+            "{errors}"
+        );
     }
 
     #[test]
     fn every_zero_duration_names_its_fix() {
-        for key in ["keep_alive", "max_duration", "idle_timeout"] {
+        for key in [
+            "keep_alive",
+            "max_duration",
+            "idle_timeout",
+            "write_timeout",
+        ] {
             let key_ident = syn::Ident::new(key, Span::call_site());
             let (_, errors) = parse_attr(syn::parse_quote!(#[sse("x", #key_ident = "0s")]));
             let expected = format!("`{key}` must be longer than zero; ");

@@ -76,7 +76,7 @@ pub(crate) fn analyse(ctx: &Ctx, method: &ImplItemFn, sse: bool) -> Signature {
             FnArg::Typed(typed) => params.push(param(ctx, &typed.ty, sse, &params)),
         }
     }
-    check_extractor_count(ctx, sig, &params);
+    check_extractor_count(ctx, sig, &params, sse);
     let (output, spans) = output(ctx, sig, sse);
     Signature {
         receiver,
@@ -143,13 +143,23 @@ fn check_extractor(ctx: &Ctx, ty: &Type) {
     }
 }
 
-fn check_extractor_count(ctx: &Ctx, sig: &syn::Signature, params: &[Param]) {
+/// An `#[sse]` handler takes one extractor of its own (the runtime's
+/// `Connection`), so it leaves one fewer to the user.
+fn check_extractor_count(ctx: &Ctx, sig: &syn::Signature, params: &[Param], sse: bool) {
     let extractors = params
         .iter()
         .filter(|p| matches!(p, Param::Extract(_)))
         .count();
-    if extractors > MAX_EXTRACTORS {
-        ctx.error(&sig.inputs, format!("a route takes at most {MAX_EXTRACTORS} extractors (actix-web's limit); group some into one type implementing `FromRequest`"));
+    let (max, why) = if sse {
+        (
+            MAX_EXTRACTORS - 1,
+            "actix-web's limit, less the one the runtime takes",
+        )
+    } else {
+        (MAX_EXTRACTORS, "actix-web's limit")
+    };
+    if extractors > max {
+        ctx.error(&sig.inputs, format!("a route takes at most {max} extractors ({why}); group some into one type implementing `FromRequest`"));
     }
 }
 
@@ -263,4 +273,43 @@ fn stream_item(ty: &Type) -> Option<&Type> {
             _ => None,
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The errors of `analyse` on a method taking `n` extractors.
+    fn errors_with_extractors(n: usize, sse: bool) -> String {
+        let params: Vec<String> = (0..n).map(|i| format!("a{i}: web::Query<u8>")).collect();
+        let output = if sse {
+            "impl Stream<Item = u8>"
+        } else {
+            "HttpResponse"
+        };
+        let method: ImplItemFn = syn::parse_str(&format!(
+            "fn m(&self, {}) -> {output} {{}}",
+            params.join(", ")
+        ))
+        .expect("a method");
+        let ctx = Ctx::default();
+        analyse(&ctx, &method, sse);
+        ctx.into_compile_errors().to_string()
+    }
+
+    #[test]
+    fn an_sse_route_leaves_one_extractor_to_the_runtime() {
+        assert!(errors_with_extractors(15, true).is_empty());
+        let errors = errors_with_extractors(16, true);
+        assert!(
+            errors.contains("a route takes at most 15 extractors"),
+            "{errors}"
+        );
+        assert!(errors_with_extractors(16, false).is_empty());
+        let errors = errors_with_extractors(17, false);
+        assert!(
+            errors.contains("a route takes at most 16 extractors"),
+            "{errors}"
+        );
+    }
 }

@@ -2,6 +2,7 @@
 //! change in any release.
 
 pub use crate::cleanup::CleanUp;
+pub use crate::connection::Connection;
 pub use crate::item::encoders::{Flow, ItemEncoder, PlainItems, ResultItems};
 pub use crate::response::{respond, RouteConfig, Sink, SseBody};
 pub use actix_web;

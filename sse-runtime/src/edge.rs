@@ -265,7 +265,6 @@ pub(crate) enum EndReason {
     /// The connection went away before the stream ended.
     ClientLeft,
     /// The client took no bytes within the write timeout.
-    #[expect(dead_code, reason = "set by the write-timeout watchdog (issue 8)")]
     WriteTimeout,
     /// The route's `idle_timeout` passed without an event.
     IdleTimeout,

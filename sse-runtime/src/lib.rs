@@ -51,7 +51,9 @@
 //! [ARCHITECTURE.md](https://github.com/sse-rs/sse-runtime/blob/main/ARCHITECTURE.md)
 //! at the repository root.
 
+mod cancel;
 mod cleanup;
+mod connection;
 mod edge;
 mod encode;
 mod event;
@@ -64,7 +66,11 @@ pub mod metrics;
 #[cfg(not(feature = "metrics"))]
 mod metrics;
 mod response;
+mod server;
+mod settings;
+mod socket;
 mod trace;
+mod watchdog;
 
 #[cfg(feature = "parser")]
 pub mod parse;
@@ -80,6 +86,8 @@ pub use event::{EncodedEvent, Event, EventError, Field};
 pub use item::IntoEvent;
 pub use lifecycle::{close_streams, serve, stop};
 pub use limits::{Limits, Shed};
+pub use server::SseServerExt;
+pub use settings::SseSettings;
 pub use sse_macros::{controller, sse};
 
 /// The README's examples, compiled and run as doc tests.

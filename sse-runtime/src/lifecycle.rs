@@ -29,6 +29,10 @@ pub(crate) struct Streams {
     /// Woken once when closing starts; every open body waits on it.
     close: Arc<Notify>,
     open: InFlight,
+    /// Running watchdogs (`watchdog.rs`): after a stop begins, each lasts
+    /// until its connection has closed or been shut down, so a stop can
+    /// wait for the connections themselves, not only for their streams.
+    watched: InFlight,
 }
 
 impl Streams {
@@ -64,9 +68,51 @@ impl Streams {
         }
     }
 
+    /// What a watchdog waits on to learn that the server is stopping.
+    pub(crate) fn stop_signal(self: &Arc<Self>) -> StopSignal {
+        StopSignal(self.clone())
+    }
+
     fn begin_close(&self) {
         self.closing.store(true, Ordering::Release);
         self.close.notify_waiters();
+    }
+}
+
+/// Learns that the server's streams are being closed.
+#[derive(Clone)]
+pub(crate) struct StopSignal(Arc<Streams>);
+
+/// A running watchdog's membership in [`Streams`].
+pub(crate) struct WatchTicket(Arc<Streams>);
+
+impl Drop for WatchTicket {
+    fn drop(&mut self) {
+        self.0.watched.leave();
+    }
+}
+
+impl StopSignal {
+    /// Counts a watchdog until the ticket is dropped.
+    pub(crate) fn watch(&self) -> WatchTicket {
+        self.0.watched.enter();
+        WatchTicket(self.0.clone())
+    }
+
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.0.closing.load(Ordering::Acquire)
+    }
+
+    /// Completes once closing has begun (at once if it already has).
+    pub(crate) async fn wait(&self) {
+        let notified = self.0.close.notified();
+        tokio::pin!(notified);
+        // Registered before the check, so a `begin_close` in between still
+        // wakes us.
+        notified.as_mut().enable();
+        if !self.is_stopping() {
+            notified.await;
+        }
     }
 }
 
@@ -98,9 +144,13 @@ impl Drop for StreamTicket {
 ///
 /// Each stream sends a last event with a `retry:` hint (the route's `retry`
 /// option, or one second) so browsers reconnect, to the next instance,
-/// soon; then its `CleanUp` runs. Waits (up to 5 s) for the streams and for
-/// async clean-up work to finish, then calls
-/// [`ServerHandle::stop`]`(graceful)`.
+/// soon; then its `CleanUp` runs. On a server set up with
+/// [`sse_defaults`](crate::SseServerExt::sse_defaults), a connection whose
+/// client does not take those last bytes within the drain deadline
+/// ([`SseSettings::drain_deadline`](crate::SseSettings::drain_deadline),
+/// 500 ms) is shut down, so a client that stopped reading never holds the
+/// stop. Waits (up to 5 s) for the streams, their connections and async
+/// clean-up work, then calls [`ServerHandle::stop`]`(graceful)`.
 ///
 /// ```no_run
 /// # async fn f(handle: actix_web::dev::ServerHandle) {
@@ -113,13 +163,19 @@ pub async fn stop(handle: &ServerHandle, graceful: bool) {
 }
 
 /// Ends every open SSE stream of the current actix `System` and waits (up to
-/// 5 s) until they and their async clean-ups are done. [`stop`] and
-/// [`serve`] call this; call it yourself if you stop the server another way.
+/// 5 s) until they, their connections (closed, or shut down at the drain
+/// deadline) and their async clean-ups are done. [`stop`] and [`serve`]
+/// call this; call it yourself if you stop the server another way.
 pub async fn close_streams() {
     let streams = Streams::current();
     streams.begin_close();
     let _ = tokio::time::timeout(DRAIN_LIMIT, async {
         streams.open.idle().await;
+        // The connections of the ended streams: closed once their last bytes
+        // are out, or shut down at the drain deadline. Waiting for them here
+        // matters because actix, when asked to stop while any connection is
+        // open, looks again only a second later.
+        streams.watched.idle().await;
         crate::cleanup::ASYNC_CLEANUPS.idle().await;
     })
     .await;
@@ -131,11 +187,12 @@ pub async fn close_streams() {
 ///
 /// ```no_run
 /// use actix_web::{App, HttpServer};
+/// use sse_runtime::SseServerExt;
 ///
 /// #[actix_web::main]
 /// async fn main() -> std::io::Result<()> {
 ///     let server = HttpServer::new(|| App::new())
-///         .h1_allow_half_closed(false) // notice disconnects at once
+///         .sse_defaults() // before `bind`
 ///         .bind(("127.0.0.1", 8080))?
 ///         .run();
 ///     sse_runtime::serve(server).await

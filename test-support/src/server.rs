@@ -62,6 +62,7 @@ pub struct ServerOptions {
     max_connections: Option<usize>,
     shutdown_timeout: u64,
     detect_half_close: bool,
+    sse_settings: Option<sse_runtime::SseSettings>,
 }
 
 impl Default for ServerOptions {
@@ -72,6 +73,7 @@ impl Default for ServerOptions {
             max_connections: None,
             shutdown_timeout: 1,
             detect_half_close: false,
+            sse_settings: None,
         }
     }
 }
@@ -113,6 +115,14 @@ impl ServerOptions {
     /// idle stream ends it at once.
     pub fn detect_half_close(mut self, detect: bool) -> Self {
         self.detect_half_close = detect;
+        self
+    }
+
+    /// Sets the server up with `sse_runtime`'s connection hook and these
+    /// settings (`SseServerExt::sse_settings`, which also detects half
+    /// closes); `None`, the default, leaves the server without the hook.
+    pub fn sse_settings(mut self, settings: Option<sse_runtime::SseSettings>) -> Self {
+        self.sse_settings = settings;
         self
     }
 
@@ -196,12 +206,15 @@ impl ServerOptions {
             .disable_signals()
             .shutdown_timeout(self.shutdown_timeout)
             .h1_allow_half_closed(!self.detect_half_close);
-        // Both must come before `bind`, which creates the listener.
+        // These must come before `bind`, which creates the listener.
         if let Some(backlog) = self.backlog {
             server = server.backlog(backlog);
         }
         if let Some(max) = self.max_connections {
             server = server.max_connections(max);
+        }
+        if let Some(settings) = self.sse_settings {
+            server = sse_runtime::SseServerExt::sse_settings(server, settings);
         }
         let server = server.bind(("127.0.0.1", 0))?;
         let addr = server.addrs().first().copied().ok_or_else(|| {

@@ -7,22 +7,29 @@ use std::fmt::Display;
 
 use bytes::BytesMut;
 
-use crate::encode;
+use crate::event::EventError;
 use crate::item::IntoEvent;
 
-/// Whether the stream goes on after an item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Whether the stream goes on after an item, and if not, why.
+#[derive(Debug)]
 pub enum Flow {
     /// Keep streaming.
     Continue,
-    /// The item ended the stream (an error event was sent).
-    End,
+    /// The item could not be encoded (its `Serialize` failed). The stream
+    /// ends with an error event whose text is generic: the error's own
+    /// text may hold anything (a database URL, a password) and is logged
+    /// instead.
+    Failed(EventError),
+    /// The item was the user's own `Err`: the stream ends with an error
+    /// event carrying its text, which is theirs to show.
+    UserError(String),
 }
 
 /// Turns one item of a route's stream into bytes; chosen per stream by
 /// `__private::Probe` so that `Result` items get their own treatment.
 pub trait ItemEncoder<I> {
-    /// Appends `item` to `buf`.
+    /// Appends `item` to `buf` as one whole event, or tells why the stream
+    /// ends instead (the caller writes the error event).
     fn encode(&self, item: I, buf: &mut BytesMut) -> Flow;
 }
 
@@ -34,11 +41,7 @@ impl<I: IntoEvent> ItemEncoder<I> for PlainItems {
     fn encode(&self, item: I, buf: &mut BytesMut) -> Flow {
         match item.encode_into(buf) {
             Ok(()) => Flow::Continue,
-            Err(err) => {
-                tracing::error!(error = %err, "SSE item could not be encoded; ending the stream");
-                encode::error_event(buf, &err);
-                Flow::End
-            }
+            Err(err) => Flow::Failed(err),
         }
     }
 }
@@ -51,10 +54,7 @@ impl<T: IntoEvent, E: Display> ItemEncoder<Result<T, E>> for ResultItems {
     fn encode(&self, item: Result<T, E>, buf: &mut BytesMut) -> Flow {
         match item {
             Ok(item) => PlainItems.encode(item, buf),
-            Err(err) => {
-                encode::error_event(buf, &err);
-                Flow::End
-            }
+            Err(err) => Flow::UserError(err.to_string()),
         }
     }
 }
@@ -71,27 +71,33 @@ mod tests {
 
     #[test]
     fn plain_items_continue() {
-        assert_eq!(run(PlainItems, "x"), (Flow::Continue, "data: x\n\n".into()));
+        let (flow, wire) = run(PlainItems, "x");
+        assert!(matches!(flow, Flow::Continue));
+        assert_eq!(wire, "data: x\n\n");
     }
 
     #[test]
-    fn an_item_that_cannot_be_encoded_ends_the_stream() {
+    fn an_item_that_cannot_be_encoded_fails_and_writes_nothing() {
         let mut map = std::collections::BTreeMap::new();
         map.insert((1, 2), 3);
         let (flow, wire) = run(PlainItems, map);
-        assert_eq!(flow, Flow::End);
-        assert!(wire.starts_with("event: error\ndata: "), "{wire}");
+        assert!(
+            matches!(flow, Flow::Failed(EventError::Json(_))),
+            "{flow:?}"
+        );
+        assert_eq!(wire, "");
     }
 
     #[test]
     fn result_items() {
-        assert_eq!(
-            run(ResultItems, Ok::<_, &str>("x")),
-            (Flow::Continue, "data: x\n\n".into())
+        let (flow, wire) = run(ResultItems, Ok::<_, &str>("x"));
+        assert!(matches!(flow, Flow::Continue));
+        assert_eq!(wire, "data: x\n\n");
+        let (flow, wire) = run(ResultItems, Err::<&str, _>("gone"));
+        assert!(
+            matches!(flow, Flow::UserError(ref text) if text == "gone"),
+            "{flow:?}"
         );
-        assert_eq!(
-            run(ResultItems, Err::<&str, _>("gone")),
-            (Flow::End, "event: error\ndata: gone\n\n".into())
-        );
+        assert_eq!(wire, "");
     }
 }

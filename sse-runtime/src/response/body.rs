@@ -1,6 +1,7 @@
 //! The body of an SSE response: polls the driver, hands actix whatever it
 //! buffered as one chunk, and keeps the stream's timers (keep-alive, idle
-//! timeout, maximum duration) and its place in the server's lifecycle.
+//! timeout, maximum duration), its place in the server's lifecycle and its
+//! connection guard (`guard.rs`).
 
 use std::cell::RefCell;
 use std::convert::Infallible;
@@ -15,8 +16,10 @@ use bytes::{Bytes, BytesMut};
 use tokio::time::{sleep_until, Instant, Sleep};
 
 use super::driver::{Driver, Panicked, Shared};
+use super::guard::ConnectionGuard;
 use super::RouteConfig;
 use crate::cleanup::CleanupGuard;
+use crate::connection::Connection;
 use crate::edge::{EndReason, Watch};
 use crate::encode;
 use crate::lifecycle::{StreamTicket, Streams};
@@ -60,6 +63,7 @@ pub struct SseBody {
     shutdown_retry: Duration,
     ticket: Option<StreamTicket>,
     cleanup: Option<CleanupGuard>,
+    connection: ConnectionGuard,
     /// Under an `SseEdge`: the stream's span, counts and place under the caps.
     watch: Option<Watch>,
     /// Why the stream is ending, once the body has decided it is.
@@ -74,9 +78,12 @@ impl SseBody {
         driver: Option<Driver>,
         config: &RouteConfig,
         cleanup: CleanupGuard,
+        conn: Connection,
         watch: Option<Watch>,
     ) -> SseBody {
         let ended = driver.is_none().then(|| finished(&shared));
+        let streams = Streams::current();
+        let connection = ConnectionGuard::new(conn, config.write_timeout, streams.stop_signal());
         SseBody {
             shared,
             driver,
@@ -84,8 +91,9 @@ impl SseBody {
             idle: config.idle_timeout.map(Timer::new),
             deadline: config.max_duration.map(Timer::new),
             shutdown_retry: config.retry.unwrap_or(SHUTDOWN_RETRY),
-            ticket: Some(Streams::current().open()),
+            ticket: Some(streams.open()),
             cleanup: Some(cleanup),
+            connection,
             watch,
             ended,
         }
@@ -99,8 +107,12 @@ impl SseBody {
         match self.watch.take() {
             Some(watch) => {
                 // Decided by the body, or else actix dropped it: the
-                // connection is gone.
-                let reason = self.ended.unwrap_or(EndReason::ClientLeft);
+                // connection is gone, closed by the watchdog or the client.
+                let reason = self.ended.unwrap_or(if self.connection.timed_out() {
+                    EndReason::WriteTimeout
+                } else {
+                    EndReason::ClientLeft
+                });
                 watch.close(reason, noticed, self.cleanup.take());
             }
             None => self.cleanup = None,
@@ -128,6 +140,15 @@ impl MessageBody for SseBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, Self::Error>>> {
         let this = self.get_mut();
+        this.connection.asked_again();
+        if this.driver.is_some() && this.connection.poll_cancelled(cx) {
+            tracing::debug!(
+                route = &*this.shared.borrow().place.route,
+                "the client cancelled its HTTP/2 stream; ending it"
+            );
+            this.finish();
+            return Poll::Ready(None);
+        }
         if this.driver.is_some() && this.ticket.as_mut().is_some_and(|t| t.poll_closing(cx)) {
             let retry = this.shutdown_retry;
             this.end_with(EndReason::Stopped, |buf| {
@@ -144,10 +165,12 @@ impl MessageBody for SseBody {
                     this.driver = None;
                     this.ended = Some(finished(&this.shared));
                 }
-                Poll::Ready(Err(Panicked)) => {
-                    this.end_with(EndReason::Error, |buf| {
-                        encode::error_event(buf, &"internal error");
-                    });
+                Poll::Ready(Err(Panicked(message))) => {
+                    this.driver = None;
+                    this.ended = Some(EndReason::Error);
+                    this.shared
+                        .borrow_mut()
+                        .fail_internal("an SSE stream panicked", &message);
                 }
                 Poll::Pending => {}
             }
@@ -155,12 +178,13 @@ impl MessageBody for SseBody {
         let chunk = {
             let mut shared = this.shared.borrow_mut();
             let events = std::mem::take(&mut shared.events);
-            (!shared.buf.is_empty()).then(|| (events, shared.buf.split().freeze()))
+            shared.take_chunk().map(|chunk| (events, chunk))
         };
         if let Some((events, chunk)) = chunk {
             for timer in [&mut this.keep_alive, &mut this.idle].into_iter().flatten() {
                 timer.reset();
             }
+            this.connection.chunk_out();
             if let Some(watch) = this.watch.as_mut() {
                 watch.sent(events, chunk.len());
             }
@@ -186,6 +210,7 @@ impl MessageBody for SseBody {
             if let Some(keep_alive) = this.keep_alive.as_mut() {
                 keep_alive.reset();
             }
+            this.connection.chunk_out();
             let frame = encode::keep_alive();
             if let Some(watch) = this.watch.as_mut() {
                 watch.keep_alive(frame.len());

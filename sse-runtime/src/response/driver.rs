@@ -3,7 +3,9 @@
 //! [`Sink`] through which it refuses the request or encodes its items into
 //! the buffer it shares with the body.
 
+use std::any::Any;
 use std::cell::RefCell;
+use std::fmt::Display;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};
@@ -14,11 +16,17 @@ use bytes::BytesMut;
 use futures_core::Stream;
 use futures_util::StreamExt;
 
+use crate::connection::Place;
+use crate::encode;
 use crate::item::encoders::{Flow, ItemEncoder};
 
 /// Past this many buffered bytes the driver lets the body send them even if
 /// the stream still has items ready, bounding memory and latency.
 const HIGH_WATER: usize = 32 * 1024;
+
+/// What a client is told when the server failed: the detail may hold
+/// anything (a connection string, a password) and goes to the log instead.
+const INTERNAL_ERROR: &str = "internal error";
 
 /// What the driver decided before streaming.
 pub(super) enum Start {
@@ -32,21 +40,56 @@ pub(super) enum Start {
 pub(super) struct Shared {
     pub(super) buf: BytesMut,
     pub(super) start: Start,
+    /// How much of `buf` is whole events: an item whose encoding fails or
+    /// panics half-way is cut back to here, so the wire never carries half
+    /// an event.
+    whole: usize,
+    /// Where the stream runs, for the log.
+    pub(super) place: Place,
     /// Events encoded into `buf` since the body last took it.
     pub(super) events: u64,
-    /// An item ended the stream with an error event.
+    /// The stream ended with an error event (an `Err` item, a failed or
+    /// panicking item).
     pub(super) failed: bool,
 }
 
 impl Shared {
     /// Undecided, with `buf` already holding the stream's first bytes.
-    pub(super) fn new(buf: BytesMut) -> Rc<RefCell<Shared>> {
+    pub(super) fn new(buf: BytesMut, place: Place) -> Rc<RefCell<Shared>> {
         Rc::new(RefCell::new(Shared {
+            whole: buf.len(),
             buf,
             start: Start::Undecided,
+            place,
             events: 0,
             failed: false,
         }))
+    }
+
+    /// Everything buffered, to hand to actix (all of it whole events).
+    pub(super) fn take_chunk(&mut self) -> Option<bytes::Bytes> {
+        self.whole = 0;
+        (!self.buf.is_empty()).then(|| self.buf.split().freeze())
+    }
+
+    /// Ends the stream on a failure of the server's own: drops whatever
+    /// part of an event was written, logs `detail` with the route and the
+    /// peer, and queues an error event with a generic text.
+    pub(super) fn fail_internal(&mut self, what: &str, detail: &dyn Display) {
+        tracing::error!(
+            route = &*self.place.route,
+            peer = ?self.place.peer,
+            error = %detail,
+            "{what}; ending the SSE stream",
+        );
+        self.end_with_error(&INTERNAL_ERROR);
+    }
+
+    fn end_with_error(&mut self, message: &dyn Display) {
+        self.failed = true;
+        self.buf.truncate(self.whole);
+        encode::error_event(&mut self.buf, message);
+        self.whole = self.buf.len();
     }
 }
 
@@ -74,9 +117,12 @@ impl Sink {
             let full = {
                 let mut shared = self.shared.borrow_mut();
                 shared.events += 1;
-                if encoder.encode(item, &mut shared.buf) == Flow::End {
-                    shared.failed = true;
-                    return;
+                match encoder.encode(item, &mut shared.buf) {
+                    Flow::Continue => shared.whole = shared.buf.len(),
+                    Flow::Failed(err) => {
+                        return shared.fail_internal("an SSE item could not be encoded", &err)
+                    }
+                    Flow::UserError(text) => return shared.end_with_error(&text),
                 }
                 shared.buf.len() >= HIGH_WATER
             };
@@ -104,8 +150,19 @@ impl Future for YieldToBody {
     }
 }
 
-/// The driver panicked.
-pub(super) struct Panicked;
+/// The driver panicked, with this message.
+pub(super) struct Panicked(pub(super) String);
+
+impl Panicked {
+    fn new(payload: &(dyn Any + Send)) -> Self {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned());
+        Panicked(message)
+    }
+}
 
 /// The running route call, polled first by `respond` (until it decides)
 /// and then by the body (for as long as it streams).
@@ -130,10 +187,7 @@ impl Driver {
         match catch_unwind(AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
             Ok(Poll::Ready(())) => Poll::Ready(Ok(())),
             Ok(Poll::Pending) => Poll::Pending,
-            Err(_) => {
-                tracing::error!("an SSE stream panicked; ending it");
-                Poll::Ready(Err(Panicked))
-            }
+            Err(payload) => Poll::Ready(Err(Panicked::new(&*payload))),
         }
     }
 }

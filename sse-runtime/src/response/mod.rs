@@ -12,6 +12,7 @@
 
 mod body;
 mod driver;
+mod guard;
 
 use std::future::Future;
 use std::task::Poll;
@@ -27,6 +28,7 @@ pub use body::SseBody;
 pub use driver::Sink;
 
 use crate::cleanup::{CleanUp, CleanupGuard};
+use crate::connection::Connection;
 use crate::edge::{self, Admission};
 use crate::encode;
 use driver::{Driver, Panicked, Shared, Start};
@@ -44,11 +46,22 @@ pub struct RouteConfig {
     pub max_duration: Option<Duration>,
     /// The stream is closed after this long without an event.
     pub idle_timeout: Option<Duration>,
+    /// The stream is closed when its client takes no bytes for this long:
+    /// `None` for the server's default (`SseSettings::write_timeout`),
+    /// `Some(None)` for no timeout.
+    pub write_timeout: Option<Option<Duration>>,
 }
 
 /// Runs a route: calls `route` with a [`Sink`], waits until it either
 /// refuses the request or starts streaming, and answers accordingly.
+///
+/// Once the route has returned a stream the answer is an event stream,
+/// whatever happens next: a panic among the first items (polled here,
+/// before the response is sent) becomes the stream's error event, so a
+/// browser's `EventSource` reconnects instead of giving up on a 500. Only a
+/// panic in the route method itself, before there is a stream, is a 500.
 pub async fn respond<F, Fut>(
+    conn: Connection,
     config: RouteConfig,
     cleanup: CleanUp,
     route: F,
@@ -64,23 +77,34 @@ where
     let pending = match edge::admit() {
         Admission::Unobserved => None,
         Admission::Open(pending) => Some(pending),
-        Admission::Reconnect(retry) => return Ok(shed_stream(retry, guard)),
+        Admission::Reconnect(retry) => return Ok(shed_stream(retry, guard, conn)),
         Admission::Refuse(error) => return Err(error.into()),
     };
     let mut buf = BytesMut::new();
     if let Some(retry) = config.retry {
         encode::retry_hint(&mut buf, retry);
     }
-    let shared = Shared::new(buf);
+    let shared = Shared::new(buf, conn.place.clone());
     let mut driver = Driver::start(route, &shared);
     let finished = std::future::poll_fn(|cx| {
         let _entered = pending.as_ref().map(|p| p.span().enter());
         let finished = match driver.poll(cx) {
             Poll::Ready(Ok(())) => true,
-            Poll::Ready(Err(Panicked)) => {
-                return Poll::Ready(Err(actix_web::error::ErrorInternalServerError(
-                    "the SSE route panicked",
-                )))
+            Poll::Ready(Err(Panicked(message))) => {
+                let mut shared = shared.borrow_mut();
+                if !matches!(shared.start, Start::Streaming) {
+                    tracing::error!(
+                        route = &*shared.place.route,
+                        peer = ?shared.place.peer,
+                        panic = %message,
+                        "an SSE route method panicked before returning a stream",
+                    );
+                    return Poll::Ready(Err(actix_web::error::ErrorInternalServerError(
+                        "the SSE route panicked",
+                    )));
+                }
+                shared.fail_internal("an SSE stream panicked", &message);
+                true
             }
             Poll::Pending => false,
         };
@@ -99,13 +123,13 @@ where
     let driver = (!finished).then_some(driver);
     let watch = pending.map(edge::Pending::open);
     Ok(sse_response(SseBody::new(
-        shared, driver, &config, guard, watch,
+        shared, driver, &config, guard, conn, watch,
     )))
 }
 
 /// The answer to a request shed by a cap, for a client that would give up
 /// on an HTTP error: a stream that only says when to come back.
-fn shed_stream(retry: Duration, guard: CleanupGuard) -> HttpResponse<SseBody> {
+fn shed_stream(retry: Duration, guard: CleanupGuard, conn: Connection) -> HttpResponse<SseBody> {
     let mut buf = BytesMut::new();
     encode::busy_frame(&mut buf, retry);
     let config = RouteConfig {
@@ -113,8 +137,10 @@ fn shed_stream(retry: Duration, guard: CleanupGuard) -> HttpResponse<SseBody> {
         retry: None,
         max_duration: None,
         idle_timeout: None,
+        write_timeout: None,
     };
-    sse_response(SseBody::new(Shared::new(buf), None, &config, guard, None))
+    let shared = Shared::new(buf, conn.place.clone());
+    sse_response(SseBody::new(shared, None, &config, guard, conn, None))
 }
 
 fn sse_response<B: MessageBody + 'static>(body: B) -> HttpResponse<B> {

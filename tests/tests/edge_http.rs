@@ -29,6 +29,12 @@ impl Routes {
     fn three(&self) -> impl Stream<Item = &'static str> {
         stream::iter(["1", "2", "3"])
     }
+
+    /// As fast as the socket takes it, closed 300 ms into a stall.
+    #[sse("fast", write_timeout = "300ms")]
+    fn fast(&self) -> impl Stream<Item = String> {
+        stream::iter(0u64..).map(|i| format!("{i:0>100}"))
+    }
 }
 
 fn client() -> reqwest::Client {
@@ -230,5 +236,40 @@ async fn metrics_and_log_lines_over_a_socket() {
     ] {
         assert!(rendered.contains(line), "no `{line}` in:\n{rendered}");
     }
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn a_stalled_client_ends_with_write_timeout() {
+    use tokio::io::AsyncWriteExt;
+
+    let (metrics, log) = observe();
+    let server = serve(Transport::Http1, || {
+        App::new().wrap(SseEdge::new()).service(Routes)
+    });
+    // Asks for the endless fast stream and never reads a byte.
+    let mut stalled = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stalled
+        .write_all(b"GET /x/fast HTTP/1.1\r\nHost: test\r\n\r\n")
+        .await
+        .unwrap();
+    let closed = "sse_streams_closed_total{route=\"/x/fast\",reason=\"write_timeout\"} 1";
+    let deadline = Instant::now() + STEP;
+    while !metrics.render().contains(closed) {
+        assert!(
+            Instant::now() < deadline,
+            "no `{closed}` in:\n{}",
+            metrics.render()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.lines().any(|l| l.contains("SSE stream closed")
+            && l.contains("route=\"/x/fast\"")
+            && l.contains("reason=\"write_timeout\"")),
+        "{text}"
+    );
+    drop(stalled);
     server.stop().await;
 }

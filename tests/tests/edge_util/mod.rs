@@ -14,6 +14,7 @@ use std::time::Duration;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpServer};
+use sse_runtime::SseServerExt;
 use tokio::time::timeout;
 
 /// The bound on one network step when nothing slower is expected.
@@ -61,7 +62,7 @@ where
         .workers(1)
         .disable_signals()
         .shutdown_timeout(1)
-        .h1_allow_half_closed(false);
+        .sse_defaults();
     let addr = ("127.0.0.1", 0);
     let (server, cert_pem) = match transport {
         Transport::Http1 => (server.bind(addr), None),

@@ -87,7 +87,7 @@ impl LiveController {
     /// `{"percentage":0,"message":"Processing... 0%"}` … 100 in steps of
     /// ten, 500 ms apart, then a `complete` event `{"message": "Done!"}`.
     #[sse("progress")]
-    fn progress(&self) -> impl Stream<Item = Result<Event, EventError>> + '_ {
+    fn progress(&self) -> impl Stream<Item = Result<Event, EventError>> {
         try_stream! {
             for i in (0..=100).step_by(10) {
                 self.pace.sleep(Duration::from_millis(500)).await;

@@ -54,6 +54,7 @@ mod in_flight;
 mod item;
 mod lifecycle;
 mod response;
+mod sink;
 
 #[cfg(feature = "parser")]
 pub mod parse;
@@ -67,6 +68,7 @@ pub use cleanup::CleanUp;
 pub use event::{EncodedEvent, Event, EventError, Field};
 pub use item::IntoEvent;
 pub use lifecycle::{close_streams, serve, stop};
+pub use sink::{EventSink, SendError, Sending};
 pub use sse_macros::{controller, sse};
 
 /// The README's examples, compiled and run as doc tests.

@@ -195,6 +195,12 @@ where
     crate::sink::run::stream_or_refuse(sink, method, events).await;
 }
 
+/// What `event_name!` expands to, inside `const { .. }`: a CR or LF in
+/// `name` panics during const evaluation, which is a compile error.
+pub const fn event_name(name: &'static str) -> crate::EventName {
+    crate::EventName::checked(name)
+}
+
 /// Asserts, with a message that names the fix, that a route returned a stream.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a stream of SSE events",

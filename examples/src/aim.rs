@@ -23,7 +23,7 @@ use async_stream::{stream, try_stream};
 use futures_util::stream::{self as futures_stream, Stream};
 use serde::Serialize;
 use serde_json::json;
-use sse_runtime::{controller, sse, Event, EventError};
+use sse_runtime::{controller, event_name, sse, Event, EventError};
 
 use crate::clock;
 use crate::pace::Pace;
@@ -101,12 +101,10 @@ impl AimController {
     fn named() -> impl Stream<Item = Result<Event, EventError>> {
         try_stream! {
             // Different event types
-            yield Event::default()
-                .event("notification")?
+            yield Event::named(event_name!("notification"))
                 .json(&json!({"message": "New notification"}))?;
 
-            yield Event::default()
-                .event("update")?
+            yield Event::named(event_name!("update"))
                 .json(&json!({"status": "completed"}))?;
         }
     }

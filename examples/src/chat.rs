@@ -19,7 +19,7 @@ use actix_web::{web, HttpResponse};
 use futures_util::stream::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
-use sse_runtime::{controller, sse, CleanUp, Event, EventError};
+use sse_runtime::{controller, event_name, sse, CleanUp, Event, EventError};
 
 use crate::services::NotificationService;
 
@@ -60,7 +60,8 @@ impl ChatController {
         let user = user.into_inner();
         clean_up.add(move || tracing::info!(%user, "notification client disconnected"));
 
-        subscription.map(|notification| Event::default().event("notification")?.json(&notification))
+        subscription
+            .map(|notification| Event::named(event_name!("notification")).json(&notification))
     }
 
     /// Added to make the chat sample usable: sends a notification to every

@@ -484,7 +484,8 @@ pub struct Services {
     pub feed: FeedService,
     /// `notificationService`.
     pub notifications: NotificationService,
-    /// Live counters (`/aim/counter`) whose timer is running.
+    /// Live counters (`/aim/counter`, `/aim/sink/counter`) whose timer is
+    /// running.
     pub counters: Gauge,
 }
 
@@ -531,9 +532,9 @@ pub struct Stats {
     pub resources_disposed: usize,
     /// Subscribers of the live update service (`/events/live`).
     pub live_subscribers: usize,
-    /// Live counter timers running (`/aim/counter`).
+    /// Live counter timers running (`/aim/counter`, `/aim/sink/counter`).
     pub counters_running: usize,
-    /// Subscribers of the feed (`/aim/feed`).
+    /// Subscribers of the feed (`/aim/feed`, `/aim/sink/feed`).
     pub feed_subscribers: usize,
     /// Notification connections (`/aim/notifications/{user}`).
     pub notification_subscribers: usize,

@@ -232,7 +232,7 @@ impl fmt::Debug for Sending<'_> {
 
 fn encode(item: impl IntoEvent) -> Result<EncodedEvent, SendError> {
     let mut buf = BytesMut::new();
-    item.encode_into(&mut buf).map_err(SendError::Event)?;
+    item.encode_into(&mut buf)?;
     Ok(EncodedEvent::from_framed(buf.freeze()))
 }
 
@@ -269,6 +269,14 @@ impl fmt::Display for SendError {
             ),
             SendError::Event(err) => err.fmt(f),
         }
+    }
+}
+
+/// So that `?` on an [`Event`] builder works in a function returning
+/// `Result<_, SendError>`.
+impl From<EventError> for SendError {
+    fn from(err: EventError) -> Self {
+        SendError::Event(err)
     }
 }
 

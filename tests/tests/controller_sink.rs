@@ -13,7 +13,7 @@ use std::time::Duration;
 use actix_web::{web, App};
 use serde::Deserialize;
 use serde_json::json;
-use sse_runtime::{controller, sse, CleanUp, Event, EventSink, SendError};
+use sse_runtime::{controller, event_name, sse, CleanUp, Event, EventSink, SendError};
 
 use fixtures::Denied;
 use sse_test_support::{
@@ -60,7 +60,7 @@ impl Sinks {
         sink.send("two\nlines").await.unwrap();
         sink.send(json!({"count": 1})).await.unwrap();
         sink.comment("a comment").await.unwrap();
-        let named = Event::default().event("tick").unwrap().id("7").unwrap();
+        let named = Event::named(event_name!("tick")).id("7").unwrap();
         sink.send(named.data("full event")).await.unwrap();
         sink.send(Event::default().data("shared").encode())
             .await

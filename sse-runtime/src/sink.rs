@@ -230,8 +230,12 @@ impl fmt::Debug for Sending<'_> {
     }
 }
 
+/// Room for a typical small event, so that encoding one allocates once
+/// instead of growing the buffer a few bytes at a time.
+const EVENT_CAPACITY: usize = 64;
+
 fn encode(item: impl IntoEvent) -> Result<EncodedEvent, SendError> {
-    let mut buf = BytesMut::new();
+    let mut buf = BytesMut::with_capacity(EVENT_CAPACITY);
     item.encode_into(&mut buf)?;
     Ok(EncodedEvent::from_framed(buf.freeze()))
 }

@@ -113,8 +113,13 @@ where
         if let Some(first) = this.first.take() {
             return Poll::Ready(Some(Ok(first)));
         }
-        // The method first: a send that was waiting for room gets it as soon
-        // as the receive below makes some, within this same task.
+        // What is queued first, and the method only once it is all taken:
+        // it then refills the whole queue without waiting, instead of
+        // waiting for room at every send (a costlier path: an allocation
+        // and tokio's queue of waiting senders).
+        if let Poll::Ready(Some(event)) = this.events.0.poll_recv(cx) {
+            return Poll::Ready(Some(Ok(event)));
+        }
         this.poll_method(cx);
         match this.events.0.poll_recv(cx) {
             Poll::Ready(Some(event)) => Poll::Ready(Some(Ok(event))),

@@ -24,7 +24,9 @@
 //! }
 //! ```
 //!
-//! See the crate README for routes, items, options and [`CleanUp`].
+//! See the crate README for routes, items, options and [`CleanUp`], and
+//! for the sink style: an `#[sse]` method that takes an [`EventSink`] and
+//! sends through it instead of returning a stream.
 //!
 //! # Cargo features
 //!

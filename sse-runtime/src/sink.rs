@@ -66,7 +66,10 @@ use crate::item::IntoEvent;
 /// until the method sends its first event or returns. Once an event has
 /// been sent the response has begun: a later `Err` ends the stream with a
 /// final `event: error` carrying its message, as an `Err` item does.
-/// A method without a `Result` starts the response at once.
+/// A method without a `Result` starts the response at once. A `Result`
+/// method whose first event may be long in coming should send a comment
+/// ([`comment`](Self::comment)) once it has decided to accept, so that the
+/// client sees the response begin.
 #[derive(Clone)]
 pub struct EventSink {
     events: mpsc::Sender<EncodedEvent>,
@@ -397,6 +400,15 @@ mod tests {
             SendError::Closed.to_string(),
             "the SSE connection has ended"
         );
+    }
+
+    #[test]
+    fn sink_and_send_future_cross_threads() {
+        fn shareable<T: Clone + Send + Sync + 'static>() {}
+        fn sendable<T: Send>(_: &T) {}
+        shareable::<EventSink>();
+        let (sink, _events) = channel(&CleanUp::new());
+        sendable(&sink.send("x"));
     }
 
     #[test]

@@ -146,6 +146,15 @@ impl Sinks {
         Ok(())
     }
 
+    /// Accepts, says so with a comment, then has nothing to send for a
+    /// long time: the response must begin anyway.
+    #[sse("quiet")]
+    async fn quiet(&self, sink: EventSink) -> Result<(), Denied> {
+        sink.comment("accepted").await?;
+        std::future::pending::<()>().await;
+        Ok(())
+    }
+
     /// Fails after its first event.
     #[sse("fails_late")]
     async fn fails_late(&self, sink: EventSink) -> Result<(), Denied> {
@@ -299,6 +308,15 @@ async fn result_err_before_the_first_event_is_an_http_error() {
         body(&server, "/sink/guarded?ok=true").await,
         "data: welcome\n\n"
     );
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn a_comment_begins_the_response_of_a_result_method() {
+    let (server, _probe) = start();
+    let mut response = open(&server, "/sink/quiet").await;
+    let received = response.read_until(b"\n\n", STEP).await.unwrap();
+    assert_eq!(lossy(&received), ": accepted\n\n");
     server.stop().await;
 }
 

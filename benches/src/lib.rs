@@ -8,6 +8,7 @@
 //! ```text
 //! cargo bench -p sse-benches --bench one_stream
 //! cargo bench -p sse-benches --bench encode
+//! cargo bench -p sse-benches --bench sink
 //! ```
 
 pub mod client;

@@ -23,7 +23,7 @@ use async_stream::{stream, try_stream};
 use futures_util::stream::{self as futures_stream, Stream};
 use serde::Serialize;
 use serde_json::json;
-use sse_runtime::{controller, sse, Event, EventError};
+use sse_runtime::{controller, event_name, sse, Event, EventError};
 
 use crate::clock;
 use crate::pace::Pace;
@@ -52,7 +52,7 @@ impl AimController {
     /// Seed 001, *Quick Start*: ten events, `Event 0` … `Event 9`, one
     /// second apart (each after its pause), then the stream ends.
     #[sse("quick-start")]
-    fn quick_start(&self) -> impl Stream<Item = String> + '_ {
+    fn quick_start(&self) -> impl Stream<Item = String> {
         stream! {
             for i in 0..10 {
                 self.pace.sleep(Duration::from_secs(1)).await;
@@ -70,7 +70,7 @@ impl AimController {
     /// Seed 001, *Multiple Events*: `Event number 0` … `Event number 4`,
     /// one second apart.
     #[sse("multiple")]
-    fn multiple(&self) -> impl Stream<Item = String> + '_ {
+    fn multiple(&self) -> impl Stream<Item = String> {
         stream! {
             for i in 0..5 {
                 self.pace.sleep(Duration::from_secs(1)).await;
@@ -101,12 +101,10 @@ impl AimController {
     fn named() -> impl Stream<Item = Result<Event, EventError>> {
         try_stream! {
             // Different event types
-            yield Event::default()
-                .event("notification")?
+            yield Event::named(event_name!("notification"))
                 .json(&json!({"message": "New notification"}))?;
 
-            yield Event::default()
-                .event("update")?
+            yield Event::named(event_name!("update"))
                 .json(&json!({"status": "completed"}))?;
         }
     }
@@ -115,7 +113,7 @@ impl AimController {
     /// every second, forever. A reconnecting browser sends the last one back
     /// as `Last-Event-ID`.
     #[sse("ids")]
-    fn with_ids(&self) -> impl Stream<Item = Result<Event, EventError>> + '_ {
+    fn with_ids(&self) -> impl Stream<Item = Result<Event, EventError>> {
         try_stream! {
             let mut id = 0;
             loop {
@@ -131,7 +129,7 @@ impl AimController {
     /// `Timer.periodic`; here the route option does it (and only when the
     /// connection is actually idle).
     #[sse("keep-alive", keep_alive = "30s")]
-    fn keep_alive(&self) -> impl Stream<Item = &'static str> + '_ {
+    fn keep_alive(&self) -> impl Stream<Item = &'static str> {
         stream! {
             // Your event logic
             loop {

@@ -19,7 +19,7 @@ use actix_web::{web, HttpResponse};
 use futures_util::stream::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
-use sse_runtime::{controller, sse, CleanUp, Event, EventError};
+use sse_runtime::{controller, event_name, sse, CleanUp, Event, EventError};
 
 use crate::services::NotificationService;
 
@@ -62,7 +62,8 @@ impl ChatController {
         // comes from the URL, and a raw `%0A` in it must not forge a log line.
         clean_up.add(move || tracing::info!(?user, "notification client disconnected"));
 
-        subscription.map(|notification| Event::default().event("notification")?.json(&notification))
+        subscription
+            .map(|notification| Event::named(event_name!("notification")).json(&notification))
     }
 
     /// Added to make the chat sample usable: sends a notification to every

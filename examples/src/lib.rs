@@ -1,5 +1,6 @@
 //! Runnable examples for `sse-runtime`: a Rust twin of every sample of the
-//! Revali `@SSE` guide and of the `aim_server_sse` guide, and the demo
+//! Revali `@SSE` guide and of the `aim_server_sse` guide (the latter also in
+//! its own sink style), the README's authentication path, and the demo
 //! server that serves them all.
 //!
 //! Run the demo with `cargo run -p sse-examples --release` and open
@@ -11,6 +12,8 @@
 //! | [`aim`] | [`aim::AimController`] | `/aim` | quick start, basic, multiple, JSON, named, ids, keep-alive, comments (seed 001) |
 //! | [`live`] | [`live::LiveController`] | `/aim` | live counter, progress, live feed (seed 001) |
 //! | [`chat`] | [`chat::ChatController`] | `/aim` | chat notifications per user (seed 001) |
+//! | [`aim_sink`] | [`aim_sink::AimSinkController`] | `/aim/sink` | quick start, live counter, live feed in the guide's sink style (seed 001) |
+//! | [`secure`] | [`secure::SecureController`] | `/secure` | `401` before streaming without `?token=let-me-in` (README) |
 //! | [`page`] | – | `/`, `/stats` | a browser page showing events as they arrive; counters of open things |
 //!
 //! The fake back ends (`eventService`, `resourceService`, ...) are in
@@ -40,6 +43,7 @@
 //! [`Examples::serve`] does the same with the demo's server settings.
 
 pub mod aim;
+pub mod aim_sink;
 pub mod chat;
 pub mod clock;
 pub mod edge;
@@ -47,6 +51,7 @@ pub mod live;
 mod pace;
 pub mod page;
 pub mod revali;
+pub mod secure;
 pub mod services;
 
 use std::io;
@@ -174,6 +179,12 @@ impl Examples {
         .service(chat::ChatController {
             notification_service: services.notifications.clone(),
         })
+        .service(aim_sink::AimSinkController {
+            pace,
+            feed_service: services.feed.clone(),
+            counters: services.counters.clone(),
+        })
+        .service(secure::SecureController { pace })
         .route("/", web::get().to(page::index));
         let services = services.clone();
         cfg.route(
@@ -213,6 +224,8 @@ pub enum Seed {
     Revali,
     /// The `aim_server_sse` guide (seed 001).
     Aim,
+    /// Not from a guide: the README's authentication path.
+    Readme,
 }
 
 /// One route of the demo, for listings and tests.
@@ -344,6 +357,41 @@ pub const ROUTES: &[RouteInfo] = &[
         "Chat Notifications (send to alice)",
         true,
     ),
+    route(
+        "GET",
+        "/aim/sink/quick-start",
+        Seed::Aim,
+        "Quick Start (sink style)",
+        true,
+    ),
+    route(
+        "GET",
+        "/aim/sink/counter",
+        Seed::Aim,
+        "Live Counter (sink style)",
+        false,
+    ),
+    route(
+        "GET",
+        "/aim/sink/feed",
+        Seed::Aim,
+        "Live Feed (sink style)",
+        false,
+    ),
+    route(
+        "GET",
+        "/secure/feed?token=let-me-in",
+        Seed::Readme,
+        "Authentication (401 without the token)",
+        false,
+    ),
+    route(
+        "GET",
+        "/secure/sink-feed?token=let-me-in",
+        Seed::Readme,
+        "Authentication, sink style (401 without the token)",
+        false,
+    ),
 ];
 
 impl RouteInfo {
@@ -354,8 +402,19 @@ impl RouteInfo {
     /// let updates = &sse_examples::ROUTES[0];
     /// assert_eq!(updates.curl("http://127.0.0.1:8080"), "curl -N http://127.0.0.1:8080/events/updates");
     /// ```
+    ///
+    /// A URL with a query is quoted, so that shells leave its `?` alone:
+    ///
+    /// ```
+    /// let secure = sse_examples::ROUTES.iter().find(|r| r.path.starts_with("/secure/feed")).unwrap();
+    /// assert_eq!(
+    ///     secure.curl("http://127.0.0.1:8080"),
+    ///     "curl -N 'http://127.0.0.1:8080/secure/feed?token=let-me-in'"
+    /// );
+    /// ```
     pub fn curl(&self, base: &str) -> String {
         match self.method {
+            "GET" if self.path.contains('?') => format!("curl -N '{base}{}'", self.path),
             "GET" => format!("curl -N {base}{}", self.path),
             method => format!(
                 "curl -X {method} -H 'content-type: application/json' -d '{{\"from\":\"bob\",\"message\":\"Hi Alice!\"}}' {base}{}",
@@ -375,6 +434,7 @@ pub fn listing(base: &str) -> String {
     for (seed, title) in [
         (Seed::Revali, "Revali @SSE guide (seed 000)"),
         (Seed::Aim, "aim_server_sse guide (seed 001)"),
+        (Seed::Readme, "README: authentication"),
     ] {
         out.push_str(&format!("\n{title}:\n"));
         for route in ROUTES.iter().filter(|r| r.seed == seed) {

@@ -14,7 +14,7 @@ use async_stream::try_stream;
 use futures_util::stream::{Stream, StreamExt};
 use serde::Serialize;
 use serde_json::{json, Value};
-use sse_runtime::{controller, sse, CleanUp, Event, EventError};
+use sse_runtime::{controller, event_name, sse, CleanUp, Event, EventError};
 use tokio::sync::mpsc;
 
 use crate::pace::Pace;
@@ -87,18 +87,17 @@ impl LiveController {
     /// `{"percentage":0,"message":"Processing... 0%"}` … 100 in steps of
     /// ten, 500 ms apart, then a `complete` event `{"message": "Done!"}`.
     #[sse("progress")]
-    fn progress(&self) -> impl Stream<Item = Result<Event, EventError>> + '_ {
+    fn progress(&self) -> impl Stream<Item = Result<Event, EventError>> {
         try_stream! {
             for i in (0..=100).step_by(10) {
                 self.pace.sleep(Duration::from_millis(500)).await;
-                yield Event::default().event("progress")?.json(&Progress {
+                yield Event::named(event_name!("progress")).json(&Progress {
                     percentage: i,
                     message: format!("Processing... {i}%"),
                 })?;
             }
 
-            yield Event::default()
-                .event("complete")?
+            yield Event::named(event_name!("complete"))
                 .json(&json!({"message": "Done!"}))?;
         }
     }

@@ -49,6 +49,25 @@ impl Pace {
     pub async fn sleep(&self, duration: Duration) {
         tokio::time::sleep(self.of(duration)).await;
     }
+
+    /// A timer that ticks every `period` at this pace, first after one
+    /// period: the examples' twin of Dart's `Timer.periodic(period, ..)`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::time::Duration;
+    /// use sse_examples::Pace;
+    ///
+    /// let fast = Pace::new(Duration::from_millis(1));
+    /// let mut timer = fast.periodic(Duration::from_secs(2));
+    /// timer.tick().await; // after 2 ms
+    /// # }
+    /// ```
+    pub fn periodic(&self, period: Duration) -> tokio::time::Interval {
+        // tokio refuses a zero period, which a zero pace would make.
+        let period = self.of(period).max(Duration::from_millis(1));
+        tokio::time::interval_at(tokio::time::Instant::now() + period, period)
+    }
 }
 
 impl Default for Pace {

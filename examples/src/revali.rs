@@ -94,7 +94,7 @@ impl EventController {
     /// `Update 0` … `Update 4` one second apart; the connection closes
     /// automatically after the fifth (and its one-second pause).
     #[sse("limited")]
-    fn send_limited_data(&self) -> impl Stream<Item = String> + '_ {
+    fn send_limited_data(&self) -> impl Stream<Item = String> {
         stream! {
             for i in 0..5 {
                 yield format!("Update {i}");
@@ -135,7 +135,7 @@ impl EventController {
     /// Seed 000, *Connection Errors*: `yield* eventService.stream` inside a
     /// `try`; on error, `yield 'Error: $e'` and the connection closes.
     #[sse("connection-errors")]
-    fn send_events_or_error(&self) -> impl Stream<Item = String> + '_ {
+    fn send_events_or_error(&self) -> impl Stream<Item = String> {
         stream! {
             for await event in self.event_service.stream() {
                 match event {
@@ -155,7 +155,7 @@ impl EventController {
     /// again. The guide recurses (`yield* sendEvents()`); a loop does the
     /// same without growing.
     #[sse("graceful")]
-    fn send_events_degrading(&self) -> impl Stream<Item = String> + '_ {
+    fn send_events_degrading(&self) -> impl Stream<Item = String> {
         stream! {
             loop {
                 let mut failed = false;
@@ -218,7 +218,7 @@ impl EventController {
     /// `Update 0` … `Update 99` one second apart, then the stream ends and
     /// the connection closes.
     #[sse("updates-100")]
-    fn send_updates_limited(&self) -> impl Stream<Item = String> + '_ {
+    fn send_updates_limited(&self) -> impl Stream<Item = String> {
         stream! {
             for i in 0..100 {
                 yield format!("Update {i}");
@@ -237,7 +237,7 @@ impl EventController {
     /// *here*, but anything it acquired would need a `CleanUp`, and a
     /// client that never leaves keeps it running for ever.
     #[sse("updates-forever")]
-    fn send_updates_forever(&self) -> impl Stream<Item = &'static str> + '_ {
+    fn send_updates_forever(&self) -> impl Stream<Item = &'static str> {
         stream! {
             loop {
                 yield "Update";

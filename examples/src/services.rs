@@ -93,7 +93,7 @@ impl EventService {
     }
 
     /// Opens a connection to the upstream: Dart's `eventService.stream`.
-    pub fn stream(&self) -> impl Stream<Item = Result<String, ServiceError>> + Send + 'static {
+    pub fn stream(&self) -> impl Stream<Item = Result<String, ServiceError>> + Send + use<> {
         let open = self.streams.enter();
         let pace = self.pace;
         let fail_after = self.fail_after;
@@ -245,10 +245,7 @@ impl LiveUpdateService {
     }
 
     /// Publishes `"Live update #n"` every (paced) second, forever.
-    pub(crate) fn tick(
-        &self,
-        pace: Pace,
-    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+    pub(crate) fn tick(&self, pace: Pace) -> impl std::future::Future<Output = ()> + Send + use<> {
         let service = self.clone();
         async move {
             let mut ticks = tokio::time::interval(pace.of(Duration::from_secs(1)));
@@ -263,7 +260,7 @@ impl LiveUpdateService {
 
     /// Every update published from now on; never ends by itself. A
     /// subscriber too slow to keep up skips the updates it missed.
-    pub fn stream(&self) -> impl Stream<Item = String> + Send + 'static {
+    pub fn stream(&self) -> impl Stream<Item = String> + Send + use<> {
         broadcast_stream(self.sender.subscribe(), self.subscribers.enter())
     }
 
@@ -321,10 +318,7 @@ impl FeedService {
     }
 
     /// Publishes a canned post, like or comment every two (paced) seconds.
-    pub(crate) fn tick(
-        &self,
-        pace: Pace,
-    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+    pub(crate) fn tick(&self, pace: Pace) -> impl std::future::Future<Output = ()> + Send + use<> {
         const SCRIPT: [(&str, &str, &str); 3] = [
             ("post", "ada", "Server-Sent Events are just HTTP"),
             ("like", "grace", "liked a post by ada"),
@@ -342,7 +336,7 @@ impl FeedService {
     }
 
     /// Every update published from now on: Dart's `feedService.stream`.
-    pub fn stream(&self) -> impl Stream<Item = FeedUpdate> + Send + 'static {
+    pub fn stream(&self) -> impl Stream<Item = FeedUpdate> + Send + use<> {
         broadcast_stream(self.sender.subscribe(), self.subscribers.enter())
     }
 
@@ -382,7 +376,7 @@ pub struct NotificationService {
 impl NotificationService {
     /// Every notification for `user` from now on: Dart's
     /// `notificationService.streamForUser(userId)`.
-    pub fn stream_for_user(&self, user: &str) -> impl Stream<Item = Notification> + Send + 'static {
+    pub fn stream_for_user(&self, user: &str) -> impl Stream<Item = Notification> + Send + use<> {
         let receiver = self
             .lock()
             .entry(user.to_owned())
@@ -490,7 +484,8 @@ pub struct Services {
     pub feed: FeedService,
     /// `notificationService`.
     pub notifications: NotificationService,
-    /// Live counters (`/aim/counter`) whose timer is running.
+    /// Live counters (`/aim/counter`, `/aim/sink/counter`) whose timer is
+    /// running.
     pub counters: Gauge,
 }
 
@@ -537,9 +532,9 @@ pub struct Stats {
     pub resources_disposed: usize,
     /// Subscribers of the live update service (`/events/live`).
     pub live_subscribers: usize,
-    /// Live counter timers running (`/aim/counter`).
+    /// Live counter timers running (`/aim/counter`, `/aim/sink/counter`).
     pub counters_running: usize,
-    /// Subscribers of the feed (`/aim/feed`).
+    /// Subscribers of the feed (`/aim/feed`, `/aim/sink/feed`).
     pub feed_subscribers: usize,
     /// Notification connections (`/aim/notifications/{user}`).
     pub notification_subscribers: usize,

@@ -8,7 +8,7 @@ use syn::ItemImpl;
 
 use crate::controller::RouteMethod;
 use crate::route::Kind;
-use crate::signature::{Output, Param, Receiver};
+use crate::signature::{Injected, Output, Param, Receiver};
 
 /// The registration code for `item`'s routes. `krate` is the path of the
 /// runtime crate; everything generated reaches it through `__private`.
@@ -125,10 +125,11 @@ fn route_registration(route: &RouteMethod) -> TokenStream {
                 closure_args.push(quote!(#name: #ty));
                 call_args.push(quote!(#name));
             }
-            Param::CleanUp => {
+            Param::Injected(Injected::CleanUp) => {
                 takes_cleanup = true;
                 call_args.push(quote!(__cleanup_arg));
             }
+            Param::Injected(Injected::EventSink) => call_args.push(quote!(__event_sink)),
         }
     }
     let method = &route.method;
@@ -172,7 +173,6 @@ fn route_registration(route: &RouteMethod) -> TokenStream {
 /// runtime's driver (which owns the controller, so the stream may borrow
 /// it) and stream its items.
 fn sse_body(route: &RouteMethod, call: &TokenStream, takes_cleanup: bool) -> TokenStream {
-    let spans = route.signature.spans;
     let options = &route.route.options;
     let keep_alive = option_duration(options.keep_alive);
     let retry = option_duration(options.retry);
@@ -190,36 +190,18 @@ fn sse_body(route: &RouteMethod, call: &TokenStream, takes_cleanup: bool) -> Tok
     } else {
         quote!()
     };
-    // Each check is spanned at the user's tokens it is about: the stream
-    // type (not a stream), the error type of `Result<_, E>` (not a
-    // `ResponseError`), the item type (not an event). Each mistake fails one
-    // obligation only (see `__private::Probe`): rustc does not reliably merge
-    // repeated errors.
-    let reject = quote_spanned! {spans.error=>
-        __sse::reject(__sink, error)
-    };
-    let stream = match route.signature.output {
-        Output::Stream => quote!(let __stream = #call;),
-        Output::Result => quote! {
-            let __stream = match #call {
-                __sse::std::result::Result::Ok(stream) => stream,
-                __sse::std::result::Result::Err(error) => return #reject,
-            };
-        },
-    };
-    let expect_stream = quote_spanned! {spans.stream=>
-        __sse::expect_stream(__stream)
-    };
-    let items = quote_spanned! {spans.item=>
-        (&&&&__sse::Probe::of(&__stream)).__sse_stream(__sink, __stream).await
-    };
-    let checks = quote! {
-        let __stream = #expect_stream;
-        #items
+    let (run, sink_channel) = if route.signature.output.sends() {
+        (
+            sink_route(route, call),
+            quote!(let (__event_sink, __events) = __sse::sink_channel(&__cleanup);),
+        )
+    } else {
+        (stream_route(route, call), quote!())
     };
     quote! {
         let __cleanup = __sse::CleanUp::new();
         #cleanup_arg
+        #sink_channel
         let __config = __sse::RouteConfig {
             keep_alive: #keep_alive,
             retry: #retry,
@@ -228,10 +210,58 @@ fn sse_body(route: &RouteMethod, call: &TokenStream, takes_cleanup: bool) -> Tok
             write_timeout: #write_timeout,
         };
         __sse::respond(__conn, __config, __cleanup, move |__sink: __sse::Sink| async move {
-            #stream
-            #checks
+            #run
         })
         .await
+    }
+}
+
+/// The driver of a method that returns a stream: refuse on `Err`, check the
+/// stream and its items, stream them.
+fn stream_route(route: &RouteMethod, call: &TokenStream) -> TokenStream {
+    // Each check is spanned at the user's tokens it is about: the stream
+    // type (not a stream), the error type of `Result<_, E>` (not a
+    // `ResponseError`), the item type (not an event). Each mistake fails one
+    // obligation only (see `__private::Probe`): rustc does not reliably merge
+    // repeated errors.
+    let spans = route.signature.spans;
+    let reject = quote_spanned! {spans.error=>
+        __sse::reject(__sink, error)
+    };
+    let stream = match route.signature.output {
+        Output::Result => quote! {
+            let __stream = match #call {
+                __sse::std::result::Result::Ok(stream) => stream,
+                __sse::std::result::Result::Err(error) => return #reject,
+            };
+        },
+        _ => quote!(let __stream = #call;),
+    };
+    let expect_stream = quote_spanned! {spans.stream=>
+        __sse::expect_stream(__stream)
+    };
+    let items = quote_spanned! {spans.item=>
+        (&&&&__sse::Probe::of(&__stream)).__sse_stream(__sink, __stream).await
+    };
+    quote! {
+        #stream
+        let __stream = #expect_stream;
+        #items
+    }
+}
+
+/// The driver of a method that sends through an `EventSink`: the method's
+/// future and what it sends, streamed as one. Items are checked where they
+/// are sent (`EventSink::send` takes `impl IntoEvent`), the error type of
+/// `Result<(), E>` at `E`.
+fn sink_route(route: &RouteMethod, call: &TokenStream) -> TokenStream {
+    let method = quote!(async move { #call });
+    if route.signature.output == Output::SinkResult {
+        quote_spanned! {route.signature.spans.error=>
+            __sse::stream_sink_or_reject(__sink, #method, __events).await
+        }
+    } else {
+        quote!(__sse::stream_sink(__sink, #method, __events).await)
     }
 }
 

@@ -23,17 +23,66 @@ pub(crate) enum Receiver {
 pub(crate) enum Param {
     /// An actix-web extractor, extracted by actix before the call.
     Extract(Box<Type>),
-    /// The injected `CleanUp`.
-    CleanUp,
+    /// A value the runtime hands in: one of [`INJECTED`].
+    Injected(Injected),
 }
 
+/// The parameter types the runtime injects into `#[sse]` methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Injected {
+    /// Callbacks run when the connection ends.
+    CleanUp,
+    /// The connection's sending half: the method sends instead of
+    /// returning a stream.
+    EventSink,
+}
+
+/// How an injected type is recognised (by the last segment of its path,
+/// so `sse_runtime::CleanUp` works too) and what is said about misuse.
+struct InjectedType {
+    name: &'static str,
+    kind: Injected,
+    /// Taken by a route that is not `#[sse]`.
+    outside_sse: &'static str,
+    /// Taken a second time.
+    twice: &'static str,
+}
+
+/// Every injected type, the only place their names are written.
+const INJECTED: &[InjectedType] = &[
+    InjectedType {
+        name: "CleanUp",
+        kind: Injected::CleanUp,
+        outside_sse: "`CleanUp` is only available in `#[sse]` methods, where it runs when the event stream ends; remove it from this route",
+        twice: "`CleanUp` is taken twice; take it once and clone it if needed (clones share the same callbacks)",
+    },
+    InjectedType {
+        name: "EventSink",
+        kind: Injected::EventSink,
+        outside_sse: "`EventSink` is only available in `#[sse]` methods; this route answers with what it returns: make it `#[sse]` to stream events",
+        twice: "`EventSink` is taken twice; take it once and clone it where needed (clones send into the same stream)",
+    },
+];
+
 /// What an `#[sse]` method returns.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Output {
     /// A stream.
     Stream,
     /// `Result<stream, E>`: an `Err` is an HTTP error before streaming.
     Result,
+    /// Nothing: the method sends through its `EventSink`.
+    Sink,
+    /// `Result<(), E>` with an `EventSink`: an `Err` before the first event
+    /// is an HTTP error.
+    SinkResult,
+}
+
+impl Output {
+    /// Whether the method sends through an `EventSink`.
+    pub(crate) fn sends(self) -> bool {
+        matches!(self, Output::Sink | Output::SinkResult)
+    }
 }
 
 #[derive(Clone)]
@@ -59,8 +108,9 @@ pub(crate) struct OutputSpans {
 const MAX_EXTRACTORS: usize = 16;
 
 /// Checks `method` for use as a route; `sse` selects the stricter rules of
-/// an `#[sse]` method (stream return, `CleanUp` allowed). Each rule is one
-/// function below; all of them run, so one build shows every problem.
+/// an `#[sse]` method (stream return, or an `EventSink`; injected types
+/// allowed). Each rule is one function below; all of them run, so one build
+/// shows every problem.
 pub(crate) fn analyse(ctx: &Ctx, method: &ImplItemFn, sse: bool) -> Signature {
     let sig = &method.sig;
     let route = if sse { "an `#[sse]`" } else { "a route" };
@@ -77,7 +127,14 @@ pub(crate) fn analyse(ctx: &Ctx, method: &ImplItemFn, sse: bool) -> Signature {
         }
     }
     check_extractor_count(ctx, sig, &params, sse);
-    let (output, spans) = output(ctx, sig, sse);
+    let takes_sink = params
+        .iter()
+        .any(|p| matches!(p, Param::Injected(Injected::EventSink)));
+    let (output, spans) = if sse && takes_sink {
+        sink_output(ctx, sig)
+    } else {
+        output(ctx, sig, sse)
+    };
     Signature {
         receiver,
         is_async: sig.asyncness.is_some(),
@@ -119,19 +176,30 @@ fn check_receiver(ctx: &Ctx, r: &syn::Receiver, route: &str) {
     }
 }
 
-/// One typed parameter: the injected `CleanUp` (once, `#[sse]` only) or an
+/// One typed parameter: an injected type (once each, `#[sse]` only) or an
 /// extractor. `before` are the parameters already read.
 fn param(ctx: &Ctx, ty: &Type, sse: bool, before: &[Param]) -> Param {
-    if !is_cleanup(ty) {
+    let Some(injected) = injected(ty) else {
         check_extractor(ctx, ty);
         return Param::Extract(Box::new(ty.clone()));
+    };
+    if matches!(ty, Type::Reference(_)) {
+        ctx.error(
+            ty,
+            format!(
+                "take `{0}` by value (`{0}` is a cheap handle; clone it to share it)",
+                injected.name
+            ),
+        );
+    } else if !sse {
+        ctx.error(ty, injected.outside_sse);
+    } else if before
+        .iter()
+        .any(|p| matches!(p, Param::Injected(kind) if *kind == injected.kind))
+    {
+        ctx.error(ty, injected.twice);
     }
-    if !sse {
-        ctx.error(ty, "`CleanUp` is only available in `#[sse]` methods, where it runs when the event stream ends; remove it from this route");
-    } else if before.iter().any(|p| matches!(p, Param::CleanUp)) {
-        ctx.error(ty, "`CleanUp` is taken twice; take it once and clone it if needed (clones share the same callbacks)");
-    }
-    Param::CleanUp
+    Param::Injected(injected.kind)
 }
 
 /// actix extracts owned values of concrete types.
@@ -169,16 +237,10 @@ fn output(ctx: &Ctx, sig: &syn::Signature, sse: bool) -> (Output, OutputSpans) {
         if sse {
             ctx.error_at(
                 sig.paren_token.span.close(),
-                "an `#[sse]` method must return a stream: add `-> impl Stream<Item = T>`",
+                "an `#[sse]` method must return a stream: add `-> impl Stream<Item = T>`, or take an `EventSink` parameter and send through it",
             );
         }
-        let span = sig.ident.span();
-        let spans = OutputSpans {
-            stream: span,
-            item: span,
-            error: span,
-        };
-        return (Output::Stream, spans);
+        return (Output::Stream, OutputSpans::at(sig.ident.span()));
     };
     let result_args = result_args(ty);
     let arg = |i: usize| result_args.as_ref().and_then(|args| args.get(i).copied());
@@ -197,17 +259,58 @@ fn output(ctx: &Ctx, sig: &syn::Signature, sse: bool) -> (Output, OutputSpans) {
     (output, spans)
 }
 
-/// `CleanUp` or a path ending in it (`sse_runtime::CleanUp`).
-fn is_cleanup(ty: &Type) -> bool {
+/// The return shape of a method that sends through an `EventSink`: nothing,
+/// `()`, or `Result<(), E>` (any path ending in `Result`).
+fn sink_output(ctx: &Ctx, sig: &syn::Signature) -> (Output, OutputSpans) {
+    let ReturnType::Type(_, ty) = &sig.output else {
+        return (Output::Sink, OutputSpans::at(sig.ident.span()));
+    };
+    if is_unit(ty) {
+        return (Output::Sink, OutputSpans::at(ty.span()));
+    }
+    if let Some(args) = result_args(ty).filter(|args| args.first().is_some_and(|ok| is_unit(ok))) {
+        let spans = OutputSpans::at(args.get(1).map_or(ty.span(), |e| e.span()));
+        return (Output::SinkResult, spans);
+    }
+    ctx.error(ty, "an `#[sse]` method that takes an `EventSink` sends its events through it and returns nothing (or `Result<(), E>` to refuse the request before streaming); return a stream without the `EventSink`, or send through it without returning one");
+    (Output::Sink, OutputSpans::at(ty.span()))
+}
+
+impl OutputSpans {
+    /// Every check pointed at one place.
+    fn at(span: Span) -> Self {
+        OutputSpans {
+            stream: span,
+            item: span,
+            error: span,
+        }
+    }
+}
+
+fn is_unit(ty: &Type) -> bool {
     match ty {
-        Type::Path(p) if p.qself.is_none() => p
-            .path
-            .segments
-            .last()
-            .is_some_and(|s| s.ident == "CleanUp" && matches!(s.arguments, PathArguments::None)),
-        Type::Paren(p) => is_cleanup(&p.elem),
-        Type::Group(g) => is_cleanup(&g.elem),
+        Type::Tuple(t) => t.elems.is_empty(),
+        Type::Paren(p) => is_unit(&p.elem),
+        Type::Group(g) => is_unit(&g.elem),
         _ => false,
+    }
+}
+
+/// The injected type `ty` names, by the last segment of its path; also
+/// behind a reference, which is refused with its own message.
+fn injected(ty: &Type) -> Option<&'static InjectedType> {
+    match ty {
+        Type::Reference(r) => injected(&r.elem),
+        Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last()?;
+            if !matches!(last.arguments, PathArguments::None) {
+                return None;
+            }
+            INJECTED.iter().find(|i| last.ident == i.name)
+        }
+        Type::Paren(p) => injected(&p.elem),
+        Type::Group(g) => injected(&g.elem),
+        _ => None,
     }
 }
 

@@ -5,6 +5,7 @@ pub use crate::cleanup::CleanUp;
 pub use crate::connection::Connection;
 pub use crate::item::encoders::{Flow, ItemEncoder, PlainItems, ResultItems};
 pub use crate::response::{respond, RouteConfig, Sink, SseBody};
+pub use crate::sink::{EventSink, SinkEvents};
 pub use actix_web;
 pub use std;
 
@@ -162,6 +163,43 @@ impl<E: Into<actix_web::Error>> RouteError for E {}
 /// Refuses the request with `error`; spanned at the user's error type.
 pub fn reject<E: RouteError>(sink: Sink, error: E) {
     sink.reject(error);
+}
+
+/// A connection's [`EventSink`] and its receiving half, made before the
+/// route runs so that the method can be handed the sink.
+pub fn sink_channel(cleanup: &CleanUp) -> (EventSink, SinkEvents) {
+    crate::sink::channel(cleanup)
+}
+
+/// Runs a method that takes an [`EventSink`] and returns nothing: the
+/// response starts at once and streams what the sink sends.
+pub async fn stream_sink<F>(sink: Sink, method: F, events: SinkEvents)
+where
+    F: Future<Output = ()>,
+{
+    let method = async move {
+        method.await;
+        Ok(())
+    };
+    crate::sink::run::stream(sink, method, events).await;
+}
+
+/// Runs a method that takes an [`EventSink`] and returns `Result<(), E>`:
+/// an `Err` before the first event refuses the request. Spanned at the
+/// user's `E`, so a wrong error type is reported there.
+pub async fn stream_sink_or_reject<F, E>(sink: Sink, method: F, events: SinkEvents)
+where
+    F: Future<Output = Result<(), E>>,
+    E: RouteError,
+{
+    let method = async move { method.await.map_err(Into::into) };
+    crate::sink::run::stream_or_refuse(sink, method, events).await;
+}
+
+/// What `event_name!` expands to, inside `const { .. }`: a CR or LF in
+/// `name` panics during const evaluation, which is a compile error.
+pub const fn event_name(name: &'static str) -> crate::EventName {
+    crate::EventName::checked(name)
 }
 
 /// Asserts, with a message that names the fix, that a route returned a stream.

@@ -80,8 +80,28 @@ impl Event {
         Ok(self)
     }
 
+    /// An event of type `name`, a name checked when the program is compiled
+    /// (see [`event_name!`](crate::event_name)): nothing to unwrap, so it
+    /// fits in a `.map(..)` closure.
+    ///
+    /// ```
+    /// use sse_runtime::{event_name, Event};
+    ///
+    /// let tick = Event::named(event_name!("tick")).data("1");
+    /// assert_eq!(tick.encode().as_ref(), b"event: tick\ndata: 1\n\n");
+    /// ```
+    pub fn named(name: EventName) -> Self {
+        let mut event = Event::default();
+        encode::field(event.buf_mut(), b"event", name.0.as_bytes());
+        event
+    }
+
     /// Sets the event type (`event:` field); clients dispatch it to
     /// listeners of that name instead of `message`.
+    ///
+    /// For a name known when the program is compiled,
+    /// [`Event::named`] with [`event_name!`](crate::event_name) checks it
+    /// then, and has no error to handle.
     ///
     /// # Errors
     /// [`EventError::LineBreak`] if `name` contains CR or LF.
@@ -166,6 +186,51 @@ fn check(field: Field, value: &str, forbidden: &[u8]) -> Result<(), EventError> 
     }
 }
 
+/// An event type (`event:` field) checked when the program is compiled:
+/// made by [`event_name!`](crate::event_name), sent with [`Event::named`].
+///
+/// ```
+/// use sse_runtime::{event_name, EventName};
+///
+/// const PROGRESS: EventName = event_name!("progress");
+/// assert_eq!(PROGRESS.as_str(), "progress");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventName(&'static str);
+
+impl EventName {
+    /// Checks `name`; in a const context, a line break is a compile error.
+    /// Reached only through `event_name!`, which forces a const context.
+    pub(crate) const fn checked(name: &'static str) -> Self {
+        let bytes = name.as_bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            if bytes[at] == b'\r' || bytes[at] == b'\n' {
+                panic!("an SSE event name must be a single line: this one contains CR or LF, which could forge extra fields or events");
+            }
+            at += 1;
+        }
+        EventName(name)
+    }
+
+    /// The name.
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl AsRef<str> for EventName {
+    fn as_ref(&self) -> &str {
+        self.0
+    }
+}
+
+impl fmt::Display for EventName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
 /// An event in wire form: encoded once, cheap to clone and send to many
 /// clients (it is a reference-counted [`Bytes`]).
 ///
@@ -182,6 +247,11 @@ impl EncodedEvent {
     /// The encoded bytes, including the terminating blank line.
     pub fn as_bytes(&self) -> &Bytes {
         &self.0
+    }
+
+    /// Wraps bytes that [`crate::IntoEvent`] wrote: complete, framed events.
+    pub(crate) fn from_framed(bytes: Bytes) -> Self {
+        EncodedEvent(bytes)
     }
 }
 
@@ -337,6 +407,21 @@ mod tests {
         );
         // NUL is fine in an event name: the parser keeps it.
         assert!(Event::default().event("a\0").is_ok());
+    }
+
+    #[test]
+    fn named_events_are_checked_at_compile_time() {
+        const TICK: EventName = crate::event_name!("tick");
+        assert_eq!(
+            wire(Event::named(TICK).data("1")),
+            "event: tick\ndata: 1\n\n"
+        );
+        assert_eq!(
+            wire(Event::named(crate::event_name!("a\0b"))),
+            "event: a\0b\n\n"
+        );
+        // A runtime-checked name is the same bytes.
+        assert_eq!(Event::named(TICK), Event::default().event(TICK).unwrap());
     }
 
     #[test]

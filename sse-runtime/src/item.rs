@@ -16,7 +16,9 @@ pub(crate) mod encoders;
 ///
 /// Implemented for
 /// * every `T: Serialize`: strings (and chars) are sent as plain text, any
-///   other value as compact JSON;
+///   other value as compact JSON. That includes the shared and borrowed
+///   strings `Arc<str>`, `Rc<str>`, `Box<str>` and `Cow<str>` (the runtime
+///   turns on serde's `rc` feature for the first two);
 /// * [`Event`], for full control over the event's fields;
 /// * [`EncodedEvent`], an event encoded once and shared between clients.
 ///
@@ -35,7 +37,7 @@ pub(crate) mod encoders;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` can't be sent as an SSE event",
     label = "not an SSE event",
-    note = "derive or implement `serde::Serialize` for `{Self}` (sent as JSON), or map it into `sse_runtime::Event`"
+    note = "an item is sent as JSON if it implements `serde::Serialize`: derive it on your own types; for another crate's type, enable that crate's `serde` feature or wrap it in a type of yours. Or map the item into `sse_runtime::Event`"
 )]
 pub trait IntoEvent {
     /// Appends this value as one complete event (ending in a blank line).
@@ -223,6 +225,18 @@ mod tests {
         assert_eq!(wire(Some("x")), "data: x\n\n");
         assert_eq!(wire(Name("n".into())), "data: n\n\n");
         assert_eq!(wire(std::borrow::Cow::Borrowed("c")), "data: c\n\n");
+    }
+
+    #[test]
+    fn smart_pointer_strings_are_plain_text() {
+        use std::borrow::Cow;
+        use std::rc::Rc;
+        use std::sync::Arc;
+        assert_eq!(wire(Arc::<str>::from("arc")), "data: arc\n\n");
+        assert_eq!(wire(Rc::<str>::from("rc")), "data: rc\n\n");
+        assert_eq!(wire(Box::<str>::from("box")), "data: box\n\n");
+        assert_eq!(wire(Cow::<str>::Owned("cow".into())), "data: cow\n\n");
+        assert_eq!(wire(Arc::new(String::from("a\nb"))), "data: a\ndata: b\n\n");
     }
 
     #[test]

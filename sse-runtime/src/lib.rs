@@ -27,7 +27,8 @@
 //! See the crate README for routes, items, options and [`CleanUp`], and
 //! for serving browsers in production: CORS, HTTP/2 and TLS, connection
 //! caps ([`Limits`]), metrics and tracing, the last three through the
-//! [`SseEdge`] middleware.
+//! [`SseEdge`] middleware; and for the sink style: an `#[sse]` method that takes an [`EventSink`] and
+//! sends through it instead of returning a stream.
 //!
 //! # Cargo features
 //!
@@ -68,6 +69,7 @@ mod metrics;
 mod response;
 mod server;
 mod settings;
+mod sink;
 mod socket;
 mod trace;
 mod watchdog;
@@ -82,13 +84,46 @@ pub mod __private;
 
 pub use cleanup::CleanUp;
 pub use edge::{SseEdge, SseEdgeService};
-pub use event::{EncodedEvent, Event, EventError, Field};
+pub use event::{EncodedEvent, Event, EventError, EventName, Field};
 pub use item::IntoEvent;
 pub use lifecycle::{close_streams, serve, stop};
 pub use limits::{Limits, Shed};
 pub use server::SseServerExt;
 pub use settings::SseSettings;
+pub use sink::{EventSink, SendError, Sending};
 pub use sse_macros::{controller, sse};
+
+/// An [`EventName`] checked when the program is compiled: a CR or LF in
+/// the name is a compile error, so [`Event::named`] needs no `?`.
+///
+/// ```
+/// use futures_util::stream::{self, StreamExt};
+/// use sse_runtime::{event_name, Event};
+///
+/// // Infallible, so the items stay `Event`s rather than `Result`s.
+/// let ticks = stream::iter(1..=3).map(|n| Event::named(event_name!("tick")).data(n.to_string()));
+/// # let _ = ticks;
+/// ```
+///
+/// ```compile_fail
+/// // error: an SSE event name must be a single line
+/// let name = sse_runtime::event_name!("tick\ndata: forged");
+/// ```
+///
+/// The name must be known when compiling: a string literal or a `const`.
+/// A name from input goes through the checked [`Event::event`] instead
+/// (`Event::default().event(name)?`).
+///
+/// A macro rather than a `const fn`: a `const fn` is checked at compile time
+/// only when called in a const context, and called anywhere else it would
+/// check at run time and could only panic; the macro always evaluates in a
+/// const context, so a bad name never reaches a running program.
+#[macro_export]
+macro_rules! event_name {
+    ($name:expr $(,)?) => {
+        const { $crate::__private::event_name($name) }
+    };
+}
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

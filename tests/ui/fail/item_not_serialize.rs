@@ -28,6 +28,12 @@ impl Events {
         stream::iter([Status { code: 1 }]).boxed()
     }
 
+    /// Another crate's type: the note's fixes still apply.
+    #[sse("instants")]
+    fn instants(&self) -> impl Stream<Item = std::time::Instant> {
+        stream::iter([std::time::Instant::now()])
+    }
+
     #[sse("error_not_display")]
     fn error_not_display(&self) -> impl Stream<Item = Result<u32, Opaque>> {
         stream::iter([Err(Opaque)])

@@ -176,7 +176,7 @@ fn check(field: Field, value: &str, forbidden: &[u8]) -> Result<(), EventError> 
 /// assert_eq!(for_another_client.as_ref(), b"data: tick\n\n");
 /// ```
 #[derive(Clone, PartialEq, Eq)]
-pub struct EncodedEvent(Bytes);
+pub struct EncodedEvent(pub(crate) Bytes);
 
 impl EncodedEvent {
     /// The encoded bytes, including the terminating blank line.

@@ -29,10 +29,12 @@
 mod cleanup;
 mod encode;
 mod event;
+pub mod hub;
 mod in_flight;
 mod item;
 mod lifecycle;
 mod response;
+mod resume;
 
 #[cfg(feature = "client")]
 pub mod parse;
@@ -44,9 +46,11 @@ pub mod __private;
 
 pub use cleanup::CleanUp;
 pub use event::{EncodedEvent, Event, EventError, Field};
+pub use hub::{Hub, HubError, Subscription};
 pub use item::IntoEvent;
 pub use lifecycle::{close_streams, serve, stop};
 pub use response::SseBody;
+pub use resume::{EventId, LastEventId, ParseEventIdError};
 pub use sse_macros::{controller, sse};
 
 /// The README's examples, compiled and run as doc tests.

@@ -126,7 +126,10 @@
 //!
 //! Every subscriber has a queue bound ([`HubBuilder::queue`], in events,
 //! and [`queue_bytes`](HubBuilder::queue_bytes)): how far it may fall
-//! behind the newest event of a topic. Nothing is queued per subscriber:
+//! behind the newest event of a topic, counting the events published since
+//! it subscribed (a replay from history is a backlog the client asked for;
+//! falling behind the live flow during it does count). Nothing is queued
+//! per subscriber:
 //! the topic keeps the newest events, as many as the larger of its history
 //! and that bound, and each subscriber only holds a position in it. A
 //! subscriber found further behind is a *laggard*, and its topic's

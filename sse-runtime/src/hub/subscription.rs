@@ -122,6 +122,7 @@ impl Subscribe {
             id: start.id,
             topics: start.topics,
             at: start.at,
+            live_from: start.live_from,
             batch,
             ended: false,
             left: presence.as_ref().map(|p| p.left.clone()),
@@ -170,6 +171,7 @@ struct Start {
     id: u64,
     topics: Vec<Arc<Topic>>,
     at: Vec<u64>,
+    live_from: Vec<u64>,
     notice: Option<EncodedEvent>,
 }
 
@@ -199,6 +201,7 @@ fn attach(
     let mut reset = Vec::new();
     let mut kept = Vec::new();
     let mut at = Vec::new();
+    let mut live_from = Vec::new();
     let mut all_live = true;
     for topic in &topics {
         let mut ring = topic.ring.lock();
@@ -223,6 +226,7 @@ fn attach(
         ring.subscribers += 1;
         kept.push(topic.clone());
         at.push(position);
+        live_from.push(ring.next());
     }
     if kept.is_empty() && reset.is_empty() {
         return Err(HubError::Closed {
@@ -249,6 +253,7 @@ fn attach(
         id,
         topics: kept,
         at,
+        live_from,
         notice,
     })
 }
@@ -268,6 +273,9 @@ pub struct Subscription {
     topics: Vec<Arc<Topic>>,
     /// The cursor into each topic, by index.
     at: Vec<u64>,
+    /// Each topic's head when the subscription started: what came before
+    /// is replay, which does not count towards lagging.
+    live_from: Vec<u64>,
     batch: VecDeque<EncodedEvent>,
     ended: bool,
     left: Option<Body>,
@@ -287,6 +295,7 @@ impl Subscription {
             id,
             topics,
             at,
+            live_from,
             batch,
             ended,
             ..
@@ -298,7 +307,7 @@ impl Subscription {
         let mut lagged = Vec::new();
         let mut missed = 0;
         for (i, ring) in rings.iter().enumerate() {
-            if let Some(behind) = ring.lag(at[i]) {
+            if let Some(behind) = ring.lag(at[i], live_from[i]) {
                 match ring.limits.overflow {
                     Overflow::Disconnect => {
                         tracing::debug!(
@@ -354,6 +363,7 @@ impl Subscription {
         for i in finished.into_iter().rev() {
             topics.remove(i);
             at.remove(i);
+            live_from.remove(i);
         }
         if topics.is_empty() {
             *ended = true;

@@ -191,21 +191,29 @@ impl Ring {
         self.front() + by_count.max(by_bytes).max(by_age) as u64
     }
 
-    /// How many events a cursor at `at` is behind, if that is more than
-    /// the queue bound allows (or if some of them were already evicted).
-    pub(crate) fn lag(&self, at: u64) -> Option<u64> {
-        let behind = self.next - at;
+    /// How many events a cursor at `at` has not read, if it is further
+    /// behind than the queue bound allows, or if some of them were already
+    /// evicted.
+    ///
+    /// Only events from `live_from` on count towards the bound: those
+    /// published since the subscription started. A replay from history
+    /// is a backlog the client asked for, not a sign of slowness; a client
+    /// too slow for the live flow while replaying is still caught.
+    pub(crate) fn lag(&self, at: u64, live_from: u64) -> Option<u64> {
+        let unread = self.next - at;
         if at < self.front() {
-            return Some(behind);
+            return Some(unread);
         }
-        let start = match self.entry(at) {
+        let from = at.max(live_from).min(self.next);
+        let behind = self.next - from;
+        let start = match self.entry(from) {
             Some(entry) => entry.start(),
             None => self.total,
         };
         let bytes_behind = self.total - start;
         let over = behind > self.limits.queue_events as u64
             || (behind > 1 && bytes_behind > self.limits.queue_bytes as u64);
-        over.then_some(behind)
+        over.then_some(unread)
     }
 
     /// The event at position `at` and its sequence number.
@@ -362,14 +370,28 @@ mod tests {
             0,
         );
         fill(&mut ring, 1..=5, 10, now);
-        assert_eq!(ring.lag(5), None);
-        assert_eq!(ring.lag(2), None, "3 behind, 30 bytes");
-        assert_eq!(ring.lag(1), Some(4), "4 behind, 40 bytes > 35");
-        assert_eq!(ring.lag(0), Some(5), "5 behind > 4 events");
+        assert_eq!(ring.lag(5, 0), None);
+        assert_eq!(ring.lag(2, 0), None, "3 behind, 30 bytes");
+        assert_eq!(ring.lag(1, 0), Some(4), "4 behind, 40 bytes > 35");
+        assert_eq!(ring.lag(0, 0), Some(5), "5 behind > 4 events");
         // A single event larger than the byte bound is not a lag.
         ring.append(6, event(100), now);
-        assert_eq!(ring.lag(5), None);
-        assert_eq!(ring.lag(4), Some(2));
+        assert_eq!(ring.lag(5, 0), None);
+        assert_eq!(ring.lag(4, 0), Some(2));
+    }
+
+    #[test]
+    fn a_replay_is_not_a_lag_but_live_events_during_it_count() {
+        let now = Instant::now();
+        let mut ring = Ring::new(limits(100, 2), 0);
+        fill(&mut ring, 1..=50, 10, now);
+        // Resumed at 0 when the head was 50: 50 unread, none live.
+        assert_eq!(ring.lag(0, 50), None);
+        fill(&mut ring, 51..=52, 10, now);
+        assert_eq!(ring.lag(10, 50), None, "2 live events: at the bound");
+        ring.append(53, event(10), now);
+        assert_eq!(ring.lag(10, 50), Some(43), "3 live events: over it");
+        assert_eq!(ring.lag(51, 50), None, "caught up meanwhile");
     }
 
     #[test]
@@ -377,7 +399,7 @@ mod tests {
         let now = Instant::now();
         let mut ring = Ring::new(limits(2, 100), 0);
         fill(&mut ring, 1..=4, 10, now);
-        assert_eq!(ring.lag(1), Some(3));
+        assert_eq!(ring.lag(1, 1), Some(3));
         assert!(ring.get(1).is_none());
         assert_eq!(ring.get(2).map(|(seq, _)| seq), Some(3));
     }

@@ -44,7 +44,7 @@ fn field<'a>(event: &'a EncodedEvent, name: &str) -> Option<&'a str> {
     text(event)
         .lines()
         .filter_map(|line| line.strip_prefix(prefix.as_str()))
-        .last()
+        .next_back()
 }
 
 fn id(event: &EncodedEvent) -> EventId {
@@ -298,6 +298,27 @@ async fn a_skipping_laggard_is_told_how_many_it_missed() {
     assert!(ready(&mut slow).is_none(), "jumped to the live edge");
     hub.publish("ticker", "20").await.unwrap();
     assert_eq!(data(&next(&mut slow).await), "20");
+}
+
+#[tokio::test]
+async fn the_policy_is_set_per_topic() {
+    // History, but a ticker prefers skipping to reconnecting.
+    let hub = Hub::builder()
+        .history(100)
+        .queue(4)
+        .topics("ticker/", TopicOptions::new().overflow(Overflow::Skip))
+        .build();
+    let mut ticker = live(&hub, &["ticker/eur"]).await;
+    let mut feed = live(&hub, &["feed"]).await;
+    for i in 0..10 {
+        hub.publish("ticker/eur", i.to_string()).await.unwrap();
+        hub.publish("feed", i.to_string()).await.unwrap();
+    }
+    assert_eq!(missed(&next(&mut ticker).await)["missed"], 10);
+    assert!(
+        ends(&mut feed).await,
+        "the default with history: disconnect"
+    );
 }
 
 #[tokio::test]

@@ -336,7 +336,7 @@ async fn connect_read_drop(
     round: usize,
     limit: usize,
 ) -> Vec<u64> {
-    let mut stream = if round % 3 == 0 && !last.is_empty() {
+    let mut stream = if round.is_multiple_of(3) && !last.is_empty() {
         let path = format!("/hub/topic/feed?lastEventId={last}");
         Stream::open(&server.url(&path), None).await
     } else {
@@ -378,7 +378,7 @@ async fn resume_after_many_reconnects_has_no_gap_or_duplicate_while_publishing()
                 for _ in 0..20 {
                     let id = hub.publish_blocking("feed", ids.len().to_string()).unwrap();
                     ids.push(id.seq());
-                    if ids.len() % 3 == 0 {
+                    if ids.len().is_multiple_of(3) {
                         hub.publish_blocking("noise", "n").unwrap();
                     }
                 }

@@ -280,7 +280,7 @@ impl HubBuilder {
 
     pub(crate) fn into_options(self) -> Options {
         let mut prefixes = self.prefixes;
-        prefixes.sort_by(|(a, _), (b, _)| b.len().cmp(&a.len()));
+        prefixes.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
         Options {
             defaults: self.defaults,
             prefixes,

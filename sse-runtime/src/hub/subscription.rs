@@ -29,6 +29,9 @@ use crate::resume::{EventId, LastEventId};
 /// fills a large write.
 const BATCH: usize = 64;
 
+/// Room an idle subscription keeps for its next batch.
+const IDLE_BATCH: usize = 8;
+
 /// A subscription being set up: which topics, where to start, whether to
 /// announce it. [`start`](Subscribe::start) makes it a [`Subscription`].
 ///
@@ -357,6 +360,12 @@ impl Subscription {
                 if !finished.contains(&i) {
                     ring.register(*id, waker);
                 }
+            }
+            // An idle subscription should not keep a burst's worth of room
+            // (64 events are 2 KiB); one reallocation per catch-up is cheap
+            // next to the 64 events that made it grow.
+            if batch.capacity() > IDLE_BATCH {
+                batch.shrink_to(IDLE_BATCH);
             }
         }
         drop(rings);

@@ -83,6 +83,15 @@ async fn live(hub: &Hub, topics: &[&str]) -> Subscription {
     sub
 }
 
+/// Usable from any actix worker, tokio task or thread.
+const _: () = {
+    const fn shareable<T: Send + Sync + Clone + 'static>() {}
+    const fn sendable<T: Send + Sync + 'static>() {}
+    shareable::<Hub>();
+    sendable::<Subscription>();
+    sendable::<sse_runtime::hub::Subscribe>();
+};
+
 #[tokio::test]
 async fn one_publish_is_one_buffer_shared_by_every_subscriber() {
     let hub = Hub::new();

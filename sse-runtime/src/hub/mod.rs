@@ -70,7 +70,7 @@
 //!
 //! The hub gives every event an `id:` field, added as the event's last
 //! field so it wins over an id the item set itself. An id
-//! ([`EventId`](crate::EventId)) is `<epoch>-<seq>`, e.g. `3f9a0c21-1042`:
+//! ([`EventId`]) is `<epoch>-<seq>`, e.g. `3f9a0c21-1042`:
 //!
 //! * `seq` grows by one with every publish *on the hub*, whatever the
 //!   topic. One sequence for all topics is what lets a single
@@ -119,8 +119,9 @@
 //! topic prefix ([`HubBuilder::topics`]): a task's progress may keep all
 //! of it, a ticker none. Without history (the default) a resuming client
 //! is told about the events it missed, since none can be replayed. Age
-//! limits are applied on publishes and subscribes, and to idle topics
-//! once a second by whichever hub call comes next.
+//! limits are applied when a topic is published to, and to every topic at
+//! most about a second late (by whichever hub call comes next; a hub
+//! nobody calls has nothing to apply them for).
 //!
 //! ## Lagging
 //!

@@ -241,7 +241,7 @@ impl fmt::Display for EventName {
 /// assert_eq!(for_another_client.as_ref(), b"data: tick\n\n");
 /// ```
 #[derive(Clone, PartialEq, Eq)]
-pub struct EncodedEvent(Bytes);
+pub struct EncodedEvent(pub(crate) Bytes);
 
 impl EncodedEvent {
     /// The encoded bytes, including the terminating blank line.

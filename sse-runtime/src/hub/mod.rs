@@ -1,0 +1,491 @@
+//! The hub: publish an event once to a topic, and every subscriber of the
+//! topic receives it; a client that reconnects with `Last-Event-ID` gets
+//! exactly what it missed; a slow client never holds up the others.
+//!
+//! ```no_run
+//! use actix_web::{web, HttpResponse};
+//! use sse_runtime::{controller, sse, Hub, HubError, LastEventId, Subscription};
+//!
+//! pub struct Chat {
+//!     hub: Hub,
+//! }
+//!
+//! #[derive(serde::Deserialize, serde::Serialize)]
+//! struct Message {
+//!     from: String,
+//!     text: String,
+//! }
+//!
+//! #[controller("chat")]
+//! impl Chat {
+//!     /// `GET /chat/{room}`: the room's messages, resumable.
+//!     #[sse("{room}")]
+//!     fn room(&self, room: web::Path<String>, last: LastEventId) -> Result<Subscription, HubError> {
+//!         self.hub.subscribe([format!("chat/{room}")]).after(last).start()
+//!     }
+//!
+//!     /// `POST /chat/{room}`: publishes a message, answers with its id.
+//!     #[post("{room}")]
+//!     async fn post(&self, room: web::Path<String>, message: web::Json<Message>) -> HttpResponse {
+//!         match self.hub.publish(format!("chat/{room}"), &*message).await {
+//!             Ok(id) => HttpResponse::Accepted().json(serde_json::json!({ "id": id.to_string() })),
+//!             Err(err) => HttpResponse::InternalServerError().body(err.to_string()),
+//!         }
+//!     }
+//! }
+//!
+//! #[actix_web::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let hub = Hub::builder().history(1_000).build();
+//!     actix_web::HttpServer::new(move || {
+//!         actix_web::App::new().service(Chat { hub: hub.clone() })
+//!     })
+//!     .bind(("127.0.0.1", 8080))?
+//!     .run()
+//!     .await
+//! }
+//! ```
+//!
+//! A [`Hub`] is a handle (an `Arc`): clone it into every controller,
+//! worker, task or thread. Its state lives in this process; a backplane
+//! that shares it between processes can take its place later without any
+//! change to the code above.
+//!
+//! ## Topics
+//!
+//! A topic is any string. Topics come into being when first subscribed to
+//! (or published to, if they keep history) and are freed when nobody
+//! subscribes and they hold no history. One [`Subscription`] may read
+//! several topics, say a user's own notifications and a room: each
+//! topic's events arrive in the order they were published, and events of
+//! different topics in the order of their ids. A message for everyone is a
+//! topic everyone subscribes to, next to their own.
+//!
+//! [`publish`](Hub::publish) encodes the item once, into one shared
+//! buffer that every subscriber's connection writes from; the publisher's
+//! cost does not grow with the number of subscribers, except for waking
+//! those that are waiting (one task wake-up each, outside any lock).
+//!
+//! ## Ids
+//!
+//! The hub gives every event an `id:` field, added as the event's last
+//! field so it wins over an id the item set itself. An id
+//! ([`EventId`]) is `<epoch>-<seq>`, e.g. `3f9a0c21-1042`:
+//!
+//! * `seq` grows by one with every publish *on the hub*, whatever the
+//!   topic. One sequence for all topics is what lets a single
+//!   `Last-Event-ID` resume a subscription to several topics: the browser
+//!   remembers only the last id it saw, and "every event after it" is
+//!   then well defined in each topic.
+//! * `epoch` is random per start of the hub, so an id from before a
+//!   restart is recognised as such rather than mistaken for a position.
+//!
+//! A subscription that starts at the live edge first sends an event with
+//! only an `id` (browsers dispatch nothing for it but remember the id), so
+//! a client that reconnects before it received anything still resumes
+//! from where it started.
+//!
+//! ## Resume
+//!
+//! [`Subscribe::after`] with the client's [`LastEventId`](crate::LastEventId)
+//! replays every event of each topic with an id after it from history,
+//! then continues live: one mechanism (a cursor per topic), so there is no
+//! gap and no duplicate, even while publishes race with the replay. If
+//! that is impossible the client gets one [`MISSED_EVENT`] event
+//! (`sse-missed`), and continues from the next event (or from the oldest
+//! kept, with [`Subscribe::from_oldest`]). Its data is JSON:
+//!
+//! ```text
+//! event: sse-missed
+//! data: {"reason":"too-old","topics":["chat/lobby"]}
+//! ```
+//!
+//! `reason` is `"too-old"` (events after the id are no longer in the
+//! listed topics' history), `"epoch"` (the id is from another start of
+//! the hub), `"unknown-id"` (not an id this hub gave out), or `"lagged"`
+//! (see Lagging, with `"missed": n`). A page listens for it and reloads
+//! its state:
+//!
+//! ```js
+//! source.addEventListener("sse-missed", () => reloadEverything());
+//! ```
+//!
+//! ## History
+//!
+//! Each topic keeps its most recent events for resuming clients, bounded
+//! by count, bytes and age ([`HubBuilder::history`],
+//! [`history_bytes`](HubBuilder::history_bytes),
+//! [`history_age`](HubBuilder::history_age)), for the whole hub or per
+//! topic prefix ([`HubBuilder::topics`]): a task's progress may keep all
+//! of it, a ticker none. Without history (the default) a resuming client
+//! is told about the events it missed, since none can be replayed. Age
+//! limits are applied when a topic is published to, and to every topic at
+//! most about a second late (by whichever hub call comes next; a hub
+//! nobody calls has nothing to apply them for).
+//!
+//! ## Lagging
+//!
+//! Every subscriber has a queue bound ([`HubBuilder::queue`], in events,
+//! and [`queue_bytes`](HubBuilder::queue_bytes)): how far it may fall
+//! behind the newest event of a topic, counting the events published since
+//! it subscribed (a replay from history is a backlog the client asked for;
+//! falling behind the live flow during it does count). Nothing is queued
+//! per subscriber:
+//! the topic keeps the newest events, as many as the larger of its history
+//! and that bound, and each subscriber only holds a position in it. A
+//! subscriber found further behind is a *laggard*, and its topic's
+//! [`Overflow`] policy applies:
+//!
+//! * [`Overflow::Disconnect`] (the default with history): its stream ends.
+//!   Its `EventSource` reconnects with its last id and resumes from
+//!   history: with enough history nothing is lost, and otherwise it gets
+//!   `sse-missed`.
+//! * [`Overflow::Skip`] (the default without history): it jumps to the
+//!   newest event and first receives `sse-missed` with reason `"lagged"`
+//!   and `"missed"`, the number of events skipped. This event has no id.
+//!
+//! The check runs when the subscriber's connection asks for more: a
+//! publisher never waits for, nor works for, a slow subscriber, and memory
+//! stays bounded by the topics' rings whatever the number of stalled
+//! subscribers (each also holds at most one batch of 64 events it already
+//! took, and its connection's socket buffers). A connection that stops
+//! reading entirely is only noticed when it reads again or goes away;
+//! until then it costs its position and that one batch.
+//!
+//! ## Closing
+//!
+//! [`Hub::close`] finishes a topic, e.g. a task's progress once the task is
+//! done: further publishes fail with [`PublishError::Closed`], each
+//! subscriber still receives what was published before the close, and then
+//! its subscription ends (a subscription to several topics ends when all
+//! of them are closed). A client that reconnects afterwards (its
+//! `EventSource` does, after any ending stream) gets what it had not yet
+//! received, if anything, and otherwise [`HubError::Closed`]: as the error
+//! of an `#[sse]` route that is `204 No Content`, which makes
+//! `EventSource` stop reconnecting for good. The hub remembers closed
+//! topics for a bounded time and number
+//! ([`HubBuilder::remember_closed`], by default 10 minutes and 1 024
+//! topics); after that the name is free again.
+//!
+//! ## Presence
+//!
+//! [`Hub::subscribers`] counts the subscriptions reading a topic now.
+//! [`Subscribe::announce`] publishes a [`USER_JOINED`] event to the
+//! subscription's topics when it starts and [`USER_LEFT`] when it ends,
+//! which is when the client disconnects (the stream is dropped, like
+//! [`CleanUp`](crate::CleanUp) runs). They are ordinary events: they have
+//! ids, stay in history and are replayed. A reconnect shows as a leave
+//! followed by a join.
+//!
+//! ## Access
+//!
+//! Who may subscribe to what is up to the route, with ordinary actix-web
+//! extractors and a `Result`: an error before the subscription starts is a
+//! normal HTTP answer (`401`, `403`), nothing is streamed.
+//!
+//! ```no_run
+//! use actix_web::{error, web};
+//! use sse_runtime::{controller, sse, Hub, LastEventId, Subscription};
+//!
+//! pub struct Notifications { hub: Hub }
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Token { token: String }
+//!
+//! fn user_of(token: &str) -> Option<String> {
+//!     token.strip_prefix("secret-").map(str::to_owned)
+//! }
+//!
+//! #[controller("me")]
+//! impl Notifications {
+//!     /// `GET /me/notifications?token=…`: the caller's own topic only.
+//!     #[sse("notifications")]
+//!     fn mine(&self, auth: web::Query<Token>, last: LastEventId) -> actix_web::Result<Subscription> {
+//!         let user = user_of(&auth.token).ok_or_else(|| error::ErrorUnauthorized("bad token"))?;
+//!         Ok(self.hub.subscribe([format!("user/{user}"), "everyone".to_owned()]).after(last).start()?)
+//!     }
+//! }
+//! ```
+//!
+//! ## Publishing from anywhere
+//!
+//! [`Hub::publish`] is `async` because a backplane needs a round trip to
+//! assign an id and must be able to report failure to the caller. The
+//! in-memory hub completes it on its first poll, never waiting.
+//! [`Hub::publish_blocking`] is the same for code outside async (plain
+//! threads): immediate in memory; with a backplane it will wait for the
+//! round trip, so like tokio's `blocking_send` it is not for async code.
+//!
+//! ## Failure modes
+//!
+//! * An item that can't be encoded: `publish` returns
+//!   [`PublishError::Event`]; nothing is published.
+//! * A publish to a closed topic: [`PublishError::Closed`].
+//! * An id the hub cannot resume from: `sse-missed`, never an error
+//!   response and never silent loss. The hub remembers the last id of
+//!   the 16 384 most recently freed topics; a client resuming on a topic
+//!   forgotten beyond that may be told it missed events when it did not.
+//! * A garbage `Last-Event-ID` (too long, not text): treated as absent
+//!   (see [`LastEventId`](crate::LastEventId)).
+//! * A stalled client: see Lagging.
+//! * A restart: the in-memory history is gone; resuming clients get
+//!   `sse-missed` with reason `"epoch"`.
+//!
+//! ## Synchronisation
+//!
+//! Plain mutexes, no atomics: one hub lock (the sequence counter and the
+//! topic map) and one lock per topic (its ring, subscriber count and
+//! waiting subscribers), always taken in that order. A publish appends
+//! under both; a subscription reads its topics' rings under their locks
+//! only, all of them at once, in name order (so two subscriptions cannot
+//! deadlock, and a publish holds a single topic lock). Because a publish
+//! assigns its number and appends it before releasing the hub lock, a
+//! subscription that sees number `n` in one of its topics also sees every
+//! number below `n` in the others: it can deliver in id order, and the last
+//! id a client saw always covers everything before it. A subscriber
+//! registers its waker under the lock of the topic it found empty, and a
+//! publish takes the wakers under that same lock, so no wake-up is lost.
+//! These are the standard mutex arguments, which is why the hub is not
+//! model-checked with `loom`; there is no lock-free code to check.
+
+mod backplane;
+mod error;
+mod options;
+mod registry;
+mod subscription;
+mod topic;
+mod wire;
+
+use std::fmt;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tokio::time::Instant;
+
+pub use error::{HubError, PublishError};
+pub use options::{
+    HubBuilder, Overflow, TopicOptions, DEFAULT_CLOSED_FOR, DEFAULT_CLOSED_TOPICS,
+    DEFAULT_HISTORY_BYTES, DEFAULT_QUEUE, DEFAULT_QUEUE_BYTES,
+};
+pub use subscription::{Subscribe, Subscription};
+
+use crate::item::IntoEvent;
+use crate::resume::{self, EventId};
+use backplane::Engine;
+use options::Options;
+use registry::Registry;
+use wire::Body;
+
+/// The event type that tells a client it missed events (see "Resume" and
+/// "Lagging" above).
+pub const MISSED_EVENT: &str = "sse-missed";
+
+/// The event type [`Subscribe::announce`] publishes when a subscription
+/// starts.
+pub const USER_JOINED: &str = "user-joined";
+
+/// The event type [`Subscribe::announce`] publishes when a subscription
+/// ends.
+pub const USER_LEFT: &str = "user-left";
+
+/// Publish/subscribe by topic, with resumable ids, history and a policy
+/// for slow subscribers. See the [module docs](self).
+///
+/// Cheap to clone (an `Arc`); `Send + Sync`.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    epoch: u64,
+    options: Options,
+    engine: Engine,
+    registry: Mutex<Registry>,
+}
+
+/// A topic's figures at one moment, from [`Hub::stats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TopicStats {
+    /// Subscriptions reading the topic.
+    pub subscribers: usize,
+    /// Events held (history, or what subscribers may still need).
+    pub events: usize,
+    /// Their encoded size in bytes.
+    pub bytes: usize,
+    /// Whether the topic is closed.
+    pub closed: bool,
+}
+
+impl Hub {
+    /// A hub with the default settings (no history): see [`HubBuilder`].
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// Configures a hub.
+    pub fn builder() -> HubBuilder {
+        HubBuilder::default()
+    }
+
+    pub(crate) fn from_options(options: Options) -> Self {
+        Hub {
+            inner: Arc::new(Inner {
+                epoch: resume::new_epoch(),
+                options,
+                engine: Engine::Memory,
+                registry: Mutex::new(Registry::new(Instant::now())),
+            }),
+        }
+    }
+
+    /// Publishes `item` to `topic`: encoded once, given the next id, and
+    /// delivered to every subscriber of the topic (and kept in its
+    /// history). Returns the id.
+    ///
+    /// The in-memory hub completes on the first poll; from code that is
+    /// not async, use [`publish_blocking`](Self::publish_blocking).
+    ///
+    /// # Errors
+    /// [`PublishError::Event`] if `item` can't be encoded,
+    /// [`PublishError::Closed`] if the topic is closed.
+    pub async fn publish(
+        &self,
+        topic: impl AsRef<str>,
+        item: impl IntoEvent,
+    ) -> Result<EventId, PublishError> {
+        self.publish_blocking(topic, item)
+    }
+
+    /// [`publish`](Self::publish) for code that is not async, e.g. a plain
+    /// thread. Immediate for the in-memory hub.
+    ///
+    /// ```
+    /// let hub = sse_runtime::Hub::new();
+    /// let worker = {
+    ///     let hub = hub.clone();
+    ///     std::thread::spawn(move || hub.publish_blocking("progress/1", "50%"))
+    /// };
+    /// assert_eq!(worker.join().unwrap().unwrap().seq(), 1);
+    /// ```
+    ///
+    /// # Errors
+    /// As for [`publish`](Self::publish).
+    pub fn publish_blocking(
+        &self,
+        topic: impl AsRef<str>,
+        item: impl IntoEvent,
+    ) -> Result<EventId, PublishError> {
+        let body = Body::encode(item)?;
+        self.publish_body(topic.as_ref(), body)
+    }
+
+    pub(crate) fn publish_body(&self, topic: &str, body: Body) -> Result<EventId, PublishError> {
+        let inner = &*self.inner;
+        inner
+            .engine
+            .publish(&inner.registry, &inner.options, inner.epoch, topic, body)
+    }
+
+    /// Sets up a subscription to `topics` (one or more): chain
+    /// [`after`](Subscribe::after), [`from_oldest`](Subscribe::from_oldest)
+    /// or [`announce`](Subscribe::announce), then
+    /// [`start`](Subscribe::start) it.
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use sse_runtime::{Hub, LastEventId};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let hub = Hub::new();
+    /// let mut sub = hub.subscribe(["news"]).after(LastEventId::NONE).start()?;
+    /// let start = sub.next().await.unwrap(); // `id: …` only: where this client starts
+    /// assert_eq!(start.as_ref(), format!("id: {}\n\n", hub.last_id()).as_bytes());
+    /// let id = hub.publish("news", "hello").await?;
+    /// let event = sub.next().await.unwrap();
+    /// assert_eq!(event.as_ref(), format!("data: hello\nid: {id}\n\n").as_bytes());
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn subscribe<I>(&self, topics: I) -> Subscribe
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let topics = topics.into_iter().map(|t| t.as_ref().to_owned()).collect();
+        Subscribe::new(self.clone(), topics)
+    }
+
+    /// Closes `topic`: see the module docs, "Closing". Returns `false` if
+    /// it was already closed.
+    pub fn close(&self, topic: impl AsRef<str>) -> bool {
+        let inner = &*self.inner;
+        let now = Instant::now();
+        let (closed, wake) = {
+            let mut registry = inner.registry.lock();
+            registry.sweep_if_due(&inner.options, now);
+            registry.close(topic.as_ref(), &inner.options, now)
+        };
+        for waker in wake {
+            waker.wake();
+        }
+        closed
+    }
+
+    /// How many subscriptions read `topic` now.
+    pub fn subscribers(&self, topic: impl AsRef<str>) -> usize {
+        self.stats(topic).map_or(0, |s| s.subscribers)
+    }
+
+    /// `topic`'s figures, or `None` if the hub holds nothing for it.
+    pub fn stats(&self, topic: impl AsRef<str>) -> Option<TopicStats> {
+        let registry = self.inner.registry.lock();
+        let ring = registry.get(topic.as_ref())?.ring.lock();
+        Some(TopicStats {
+            subscribers: ring.subscribers,
+            events: ring.len(),
+            bytes: ring.bytes(),
+            closed: ring.closed.is_some(),
+        })
+    }
+
+    /// How many topics the hub holds: those with subscribers or history,
+    /// and closed ones it still remembers.
+    pub fn topic_count(&self) -> usize {
+        self.inner.registry.lock().topic_count()
+    }
+
+    /// The id of the latest publish (sequence 0 before the first).
+    pub fn last_id(&self) -> EventId {
+        EventId::new(self.inner.epoch, self.inner.registry.lock().seq)
+    }
+
+    /// A subscription ends: it no longer counts, nor waits, and topics
+    /// left with nothing worth keeping are freed.
+    fn detach(&self, subscriber: u64, topics: &[Arc<topic::Topic>]) {
+        let now = Instant::now();
+        let mut registry = self.inner.registry.lock();
+        for topic in topics {
+            let mut ring = topic.ring.lock();
+            ring.subscribers -= 1;
+            ring.unregister(subscriber);
+            registry.release(topic, &mut ring, now);
+        }
+    }
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Hub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hub")
+            .field("last_id", &self.last_id())
+            .field("topics", &self.topic_count())
+            .finish_non_exhaustive()
+    }
+}

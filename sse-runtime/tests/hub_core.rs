@@ -1,0 +1,689 @@
+//! The hub in-process: fan-out, ids, resume (also while publishers race
+//! with it), history bounds, lagging, memory with stalled subscribers,
+//! closing, presence and freeing of topics. The HTTP side is in
+//! `tests/tests/hub_http.rs`.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{FutureExt, StreamExt};
+use sse_runtime::hub::{Hub, HubError, Overflow, PublishError, TopicOptions};
+use sse_runtime::{EncodedEvent, Event, EventId, LastEventId, Subscription};
+use tokio::time::timeout;
+
+const STEP: Duration = Duration::from_secs(10);
+
+/// The next event; panics if none comes within [`STEP`] or the stream ends.
+async fn next(sub: &mut Subscription) -> EncodedEvent {
+    match timeout(STEP, sub.next()).await {
+        Ok(Some(event)) => event,
+        Ok(None) => panic!("subscription ended"),
+        Err(_) => panic!("no event within {STEP:?}"),
+    }
+}
+
+/// Whether the stream ends within [`STEP`], with no event before.
+async fn ends(sub: &mut Subscription) -> bool {
+    matches!(timeout(STEP, sub.next()).await, Ok(None))
+}
+
+/// The next event if one is ready now.
+fn ready(sub: &mut Subscription) -> Option<Option<EncodedEvent>> {
+    sub.next().now_or_never()
+}
+
+fn text(event: &EncodedEvent) -> &str {
+    std::str::from_utf8(event.as_ref()).expect("UTF-8 event")
+}
+
+/// The value of the event's last `name:` line.
+fn field<'a>(event: &'a EncodedEvent, name: &str) -> Option<&'a str> {
+    let prefix = format!("{name}: ");
+    text(event)
+        .lines()
+        .filter_map(|line| line.strip_prefix(prefix.as_str()))
+        .next_back()
+}
+
+fn id(event: &EncodedEvent) -> EventId {
+    field(event, "id")
+        .unwrap_or_else(|| panic!("no id in {:?}", text(event)))
+        .parse()
+        .expect("hub id")
+}
+
+fn data(event: &EncodedEvent) -> &str {
+    field(event, "data").unwrap_or_default()
+}
+
+fn missed(event: &EncodedEvent) -> serde_json::Value {
+    assert_eq!(
+        field(event, "event"),
+        Some("sse-missed"),
+        "{:?}",
+        text(event)
+    );
+    serde_json::from_str(data(event)).expect("JSON data")
+}
+
+fn last(id: EventId) -> LastEventId {
+    LastEventId::new(id.to_string())
+}
+
+/// Starts a fresh subscription and consumes its position marker.
+async fn live(hub: &Hub, topics: &[&str]) -> Subscription {
+    let mut sub = hub
+        .subscribe(topics.iter().copied())
+        .start()
+        .expect("subscribe");
+    let marker = next(&mut sub).await;
+    assert_eq!(text(&marker), format!("id: {}\n\n", hub.last_id()));
+    sub
+}
+
+/// Usable from any actix worker, tokio task or thread.
+const _: () = {
+    const fn shareable<T: Send + Sync + Clone + 'static>() {}
+    const fn sendable<T: Send + Sync + 'static>() {}
+    shareable::<Hub>();
+    sendable::<Subscription>();
+    sendable::<sse_runtime::hub::Subscribe>();
+};
+
+#[tokio::test]
+async fn one_publish_is_one_buffer_shared_by_every_subscriber() {
+    let hub = Hub::new();
+    let mut subs = Vec::new();
+    for _ in 0..3 {
+        subs.push(live(&hub, &["news"]).await);
+    }
+    let published = hub.publish("news", "hello").now_or_never();
+    let id = published.expect("ready on first poll").expect("published");
+    assert_eq!(id.seq(), 1);
+    let mut events = Vec::new();
+    for sub in &mut subs {
+        events.push(next(sub).await);
+    }
+    assert_eq!(text(&events[0]), format!("data: hello\nid: {id}\n\n"));
+    for event in &events {
+        assert_eq!(event.as_bytes().as_ptr(), events[0].as_bytes().as_ptr());
+    }
+}
+
+#[tokio::test]
+async fn the_hub_id_wins_over_the_items_id() {
+    let hub = Hub::new();
+    let mut sub = live(&hub, &["t"]).await;
+    let event = Event::default().id("mine").unwrap().data("x");
+    let hub_id = hub.publish("t", event).await.unwrap();
+    let got = next(&mut sub).await;
+    assert_eq!(text(&got), format!("id: mine\ndata: x\nid: {hub_id}\n\n"));
+    assert_eq!(id(&got), hub_id);
+}
+
+#[tokio::test]
+async fn several_topics_arrive_in_id_order() {
+    let hub = Hub::new();
+    let mut sub = live(&hub, &["b", "a", "b"]).await;
+    assert_eq!(sub.topics().collect::<Vec<_>>(), ["a", "b"]);
+    let mut ids = Vec::new();
+    for topic in ["a", "b", "other", "b", "a"] {
+        ids.push((topic, hub.publish(topic, topic).await.unwrap()));
+    }
+    for (topic, want) in ids.into_iter().filter(|(t, _)| *t != "other") {
+        let got = next(&mut sub).await;
+        assert_eq!((data(&got), id(&got)), (topic, want));
+    }
+    assert!(ready(&mut sub).is_none());
+}
+
+#[tokio::test]
+async fn resume_replays_exactly_what_followed_the_id() {
+    let hub = Hub::builder().history(100).build();
+    let ids: Vec<EventId> = futures_util::future::join_all((0..10).map(|i| {
+        let hub = hub.clone();
+        async move { hub.publish("t", i.to_string()).await.unwrap() }
+    }))
+    .await;
+    let mut sub = hub.subscribe(["t"]).after(last(ids[3])).start().unwrap();
+    for (i, want) in ids.iter().enumerate().skip(4) {
+        let got = next(&mut sub).await;
+        assert_eq!((data(&got), id(&got)), (i.to_string().as_str(), *want));
+    }
+    assert!(ready(&mut sub).is_none(), "no marker after a replay");
+    let live_id = hub.publish("t", "live").await.unwrap();
+    assert_eq!(id(&next(&mut sub).await), live_id);
+
+    // Resuming at the newest id: nothing to replay, no notice.
+    let mut sub = hub.subscribe(["t"]).after(last(live_id)).start().unwrap();
+    assert!(ready(&mut sub).is_none());
+}
+
+#[tokio::test]
+async fn unresumable_ids_get_the_missed_event_then_live() {
+    let hub = Hub::builder().history(3).build();
+    let first = hub.publish("t", "1").await.unwrap();
+    for i in 2..=5 {
+        hub.publish("t", i.to_string()).await.unwrap();
+    }
+    let other_epoch = Hub::new().last_id();
+    let cases = [
+        (last(first), "too-old"),
+        (last(other_epoch), "epoch"),
+        (LastEventId::new("42"), "unknown-id"),
+        (
+            LastEventId::new(format!("{:x}-999", first.epoch())),
+            "unknown-id",
+        ),
+    ];
+    for (last, reason) in cases {
+        let head = hub.last_id();
+        let mut sub = hub.subscribe(["t"]).after(last.clone()).start().unwrap();
+        let notice = next(&mut sub).await;
+        let json = missed(&notice);
+        assert_eq!(json["reason"], reason, "{last:?}");
+        assert_eq!(json["topics"], serde_json::json!(["t"]));
+        // Every cursor is at the live edge: the notice carries the head id,
+        // so a reconnect right now resumes cleanly.
+        assert_eq!(id(&notice), head);
+        assert!(ready(&mut sub).is_none());
+        let next_id = hub.publish("t", "new").await.unwrap();
+        assert_eq!(id(&next(&mut sub).await), next_id);
+    }
+
+    // Still in history: a plain replay.
+    let head = hub.last_id();
+    let mut sub = hub.subscribe(["t"]).after(last(head)).start().unwrap();
+    assert!(ready(&mut sub).is_none());
+}
+
+#[tokio::test]
+async fn a_partial_reset_replays_the_other_topics_and_carries_no_id() {
+    let hub = Hub::builder()
+        .history(100)
+        .topics("short", TopicOptions::new().history(1))
+        .build();
+    let start = hub.publish("long", "l1").await.unwrap();
+    hub.publish("short", "s1").await.unwrap();
+    hub.publish("short", "s2").await.unwrap();
+    hub.publish("long", "l2").await.unwrap();
+    let mut sub = hub
+        .subscribe(["long", "short"])
+        .after(last(start))
+        .start()
+        .unwrap();
+    let notice = next(&mut sub).await;
+    assert_eq!(missed(&notice)["topics"], serde_json::json!(["short"]));
+    assert_eq!(field(&notice, "id"), None);
+    assert_eq!(data(&next(&mut sub).await), "l2");
+    assert!(ready(&mut sub).is_none());
+}
+
+#[tokio::test]
+async fn from_oldest_replays_the_history() {
+    let hub = Hub::builder().history(2).build();
+    for i in 1..=3 {
+        hub.publish("p", i.to_string()).await.unwrap();
+    }
+    let mut sub = hub.subscribe(["p"]).from_oldest().start().unwrap();
+    assert_eq!(data(&next(&mut sub).await), "2");
+    assert_eq!(data(&next(&mut sub).await), "3");
+    assert!(ready(&mut sub).is_none());
+}
+
+#[tokio::test]
+async fn history_is_bounded_by_count_and_bytes() {
+    let hub = Hub::builder()
+        .history(5)
+        .topics("b/", TopicOptions::new().history(100).history_bytes(100))
+        .build();
+    for i in 0..20 {
+        hub.publish("a", i.to_string()).await.unwrap();
+        hub.publish("b/x", "x".repeat(40)).await.unwrap();
+    }
+    let a = hub.stats("a").unwrap();
+    assert_eq!(a.events, 5);
+    let b = hub.stats("b/x").unwrap();
+    // `data: ` + 40 + `\nid: ` + id + `\n\n` is over 50 bytes: one fits.
+    assert_eq!(b.events, 1);
+    assert!(b.bytes <= 100);
+    assert_eq!(hub.subscribers("a"), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn history_is_bounded_by_age() {
+    let hub = Hub::builder()
+        .history(100)
+        .history_age(Duration::from_secs(60))
+        .build();
+    let first = hub.publish("t", "first").await.unwrap();
+    let second = hub.publish("t", "second").await.unwrap();
+    tokio::time::advance(Duration::from_secs(30)).await;
+    let third = hub.publish("t", "third").await.unwrap();
+    assert_eq!(hub.stats("t").unwrap().events, 3);
+
+    tokio::time::advance(Duration::from_secs(31)).await;
+    // Any hub call applies age limits to idle topics, once a second.
+    hub.publish("elsewhere", "x").await.unwrap();
+    assert_eq!(hub.stats("t").unwrap().events, 1);
+    // `second` is gone: a client that saw only `first` missed it...
+    let mut sub = hub.subscribe(["t"]).after(last(first)).start().unwrap();
+    assert_eq!(missed(&next(&mut sub).await)["reason"], "too-old");
+    drop(sub);
+    // ...one that saw `second` misses nothing.
+    let mut sub = hub.subscribe(["t"]).after(last(second)).start().unwrap();
+    assert_eq!(id(&next(&mut sub).await), third);
+    drop(sub);
+
+    tokio::time::advance(Duration::from_secs(31)).await;
+    hub.publish("elsewhere", "x").await.unwrap();
+    assert!(hub.stats("t").is_none(), "an emptied topic is freed");
+    // Freed, but not forgotten: `third` was missed after `second`...
+    let mut sub = hub.subscribe(["t"]).after(last(second)).start().unwrap();
+    assert_eq!(missed(&next(&mut sub).await)["reason"], "too-old");
+    // ...and nothing after `third`: only the position marker.
+    let mut sub = hub.subscribe(["t"]).after(last(third)).start().unwrap();
+    assert_eq!(field(&next(&mut sub).await, "data"), None);
+    assert!(ready(&mut sub).is_none());
+}
+
+#[tokio::test]
+async fn a_skipping_laggard_is_told_how_many_it_missed() {
+    let hub = Hub::builder().queue(8).build();
+    let mut slow = live(&hub, &["ticker"]).await;
+    let mut fast = live(&hub, &["ticker"]).await;
+    for i in 0..20 {
+        hub.publish("ticker", i.to_string()).await.unwrap();
+        assert_eq!(data(&next(&mut fast).await), i.to_string());
+    }
+    assert_eq!(hub.stats("ticker").unwrap().events, 8, "the queue window");
+    let notice = next(&mut slow).await;
+    let json = missed(&notice);
+    assert_eq!(json["reason"], "lagged");
+    assert_eq!(json["missed"], 20);
+    assert_eq!(field(&notice, "id"), None);
+    assert!(ready(&mut slow).is_none(), "jumped to the live edge");
+    hub.publish("ticker", "20").await.unwrap();
+    assert_eq!(data(&next(&mut slow).await), "20");
+}
+
+#[tokio::test]
+async fn the_policy_is_set_per_topic() {
+    // History, but a ticker prefers skipping to reconnecting.
+    let hub = Hub::builder()
+        .history(100)
+        .queue(4)
+        .topics("ticker/", TopicOptions::new().overflow(Overflow::Skip))
+        .build();
+    let mut ticker = live(&hub, &["ticker/eur"]).await;
+    let mut feed = live(&hub, &["feed"]).await;
+    for i in 0..10 {
+        hub.publish("ticker/eur", i.to_string()).await.unwrap();
+        hub.publish("feed", i.to_string()).await.unwrap();
+    }
+    assert_eq!(missed(&next(&mut ticker).await)["missed"], 10);
+    assert!(
+        ends(&mut feed).await,
+        "the default with history: disconnect"
+    );
+}
+
+#[tokio::test]
+async fn a_disconnected_laggard_resumes_from_history_without_loss() {
+    let hub = Hub::builder().history(1_000).queue(8).build();
+    let mut slow = live(&hub, &["feed"]).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(hub.publish("feed", i.to_string()).await.unwrap());
+    }
+    let seen = id(&next(&mut slow).await);
+    assert_eq!(seen, ids[0]);
+    for i in 3..30 {
+        ids.push(hub.publish("feed", i.to_string()).await.unwrap());
+    }
+    // Its stream ends (it took 1 of 30; the rest is beyond its queue).
+    let mut after_lag = Vec::new();
+    while let Some(event) = timeout(STEP, slow.next()).await.unwrap() {
+        after_lag.push(event);
+    }
+    assert!(after_lag.len() < 30);
+    let seen = after_lag.last().map_or(seen, id);
+    drop(slow);
+    let mut resumed = hub.subscribe(["feed"]).after(last(seen)).start().unwrap();
+    let mut got = Vec::new();
+    while let Some(Some(event)) = ready(&mut resumed) {
+        got.push(id(&event));
+    }
+    let want: Vec<EventId> = ids
+        .iter()
+        .copied()
+        .filter(|i| i.seq() > seen.seq())
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[tokio::test]
+async fn a_thousand_stalled_subscribers_keep_memory_bounded() {
+    let hub = Hub::builder().queue(256).queue_bytes(1 << 20).build();
+    let stalled: Vec<Subscription> = (0..1_000)
+        .map(|_| hub.subscribe(["firehose"]).start().unwrap())
+        .collect();
+    let mut reader = live(&hub, &["firehose"]).await;
+    let payload = "x".repeat(100);
+    for round in 0..500 {
+        for _ in 0..200 {
+            hub.publish("firehose", payload.as_str()).await.unwrap();
+        }
+        // The reader keeps up; the 1 000 others never read.
+        for _ in 0..200 {
+            assert_eq!(data(&next(&mut reader).await), payload);
+        }
+        let stats = hub.stats("firehose").unwrap();
+        assert_eq!(stats.events, 256.min(200 * (round + 1)), "round {round}");
+        assert!(stats.bytes <= 256 * 160);
+        assert_eq!(stats.subscribers, 1_001);
+    }
+    drop(stalled);
+    assert_eq!(hub.subscribers("firehose"), 1);
+}
+
+#[tokio::test]
+async fn resume_races_with_publishers_without_gap_or_duplicate() {
+    const EVENTS: u64 = 100_000;
+    let hub = Hub::builder()
+        .history(usize::MAX)
+        .history_bytes(usize::MAX)
+        .queue(64)
+        .topics("noise", TopicOptions::new().history(0))
+        .build();
+    let stop = Arc::new(AtomicBool::new(false));
+    // Two publishers: one on the subscribed topics, one elsewhere (so the
+    // subscribed ids have holes, as in real use).
+    let publisher = {
+        let hub = hub.clone();
+        std::thread::spawn(move || {
+            let mut mine = Vec::new();
+            for i in 0..EVENTS {
+                let topic = if i % 2 == 0 { "a" } else { "b" };
+                mine.push(hub.publish_blocking(topic, i.to_string()).unwrap().seq());
+            }
+            mine
+        })
+    };
+    let noise = {
+        let hub = hub.clone();
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                hub.publish_blocking("noise", "n").unwrap();
+            }
+        })
+    };
+    let mut got: Vec<u64> = Vec::new();
+    let mut last_id = LastEventId::NONE;
+    let mut reconnects = 0;
+    while got.len() < EVENTS as usize {
+        reconnects += 1;
+        // The first connection may come after the first publishes: it
+        // starts from the oldest event, later ones from their last id.
+        let mut sub = hub
+            .subscribe(["a", "b"])
+            .from_oldest()
+            .after(last_id.clone())
+            .start()
+            .unwrap();
+        // Take a varying number of events, then "disconnect".
+        for _ in 0..(reconnects * 37 % 500 + 1) {
+            if got.len() == EVENTS as usize {
+                break;
+            }
+            let Ok(Some(event)) = timeout(STEP, sub.next()).await else {
+                break;
+            };
+            if let Some(i) = field(&event, "id") {
+                last_id = LastEventId::new(i);
+            }
+            if field(&event, "data").is_some() {
+                got.push(id(&event).seq());
+            }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let published = publisher.join().unwrap();
+    noise.join().unwrap();
+    assert!(reconnects > 300, "{reconnects} reconnects");
+    assert_eq!(got, published, "every event once, in order");
+}
+
+#[tokio::test]
+async fn publishes_from_many_threads_at_once() {
+    const THREADS: usize = 8;
+    const EACH: usize = 5_000;
+    let hub = Hub::builder()
+        .queue(THREADS * EACH)
+        .queue_bytes(usize::MAX)
+        .build();
+    let mut sub = live(&hub, &["shared"]).await;
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let hub = hub.clone();
+            std::thread::spawn(move || {
+                (0..EACH)
+                    .map(|i| hub.publish_blocking("shared", format!("{t}:{i}")).unwrap())
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut all_ids = HashSet::new();
+    for thread in threads {
+        for id in thread.join().unwrap() {
+            assert!(all_ids.insert(id), "ids are unique");
+        }
+    }
+    let mut next_of = [0usize; THREADS];
+    let mut prev = 0;
+    for _ in 0..THREADS * EACH {
+        let event = next(&mut sub).await;
+        let seq = id(&event).seq();
+        assert!(seq > prev, "ids grow in delivery order");
+        prev = seq;
+        let (t, i) = data(&event).split_once(':').unwrap();
+        let (t, i): (usize, usize) = (t.parse().unwrap(), i.parse().unwrap());
+        assert_eq!(i, next_of[t], "each thread's order is kept");
+        next_of[t] += 1;
+    }
+    assert_eq!(all_ids.len(), THREADS * EACH);
+    assert_eq!(hub.last_id().seq(), (THREADS * EACH) as u64);
+}
+
+#[tokio::test]
+async fn a_waiting_subscriber_is_woken_from_another_thread() {
+    let hub = Hub::new();
+    let mut sub = live(&hub, &["t"]).await;
+    let publisher = {
+        let hub = hub.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            hub.publish_blocking("t", "hi").unwrap()
+        })
+    };
+    let event = next(&mut sub).await;
+    assert_eq!(id(&event), publisher.join().unwrap());
+}
+
+#[tokio::test]
+async fn topics_are_freed_when_nobody_listens_and_nothing_is_kept() {
+    let hub = Hub::new();
+    let subs: Vec<Subscription> = (0..100)
+        .map(|i| {
+            hub.subscribe([format!("t{i}"), "common".into()])
+                .start()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(hub.topic_count(), 101);
+    hub.publish("common", "x").await.unwrap();
+    drop(subs);
+    assert_eq!(hub.topic_count(), 0);
+    hub.publish("nobody", "x").await.unwrap();
+    assert_eq!(
+        hub.topic_count(),
+        0,
+        "a publish without listeners or history creates nothing"
+    );
+
+    let kept = Hub::builder().history(1).build();
+    kept.publish("h", "x").await.unwrap();
+    assert_eq!(kept.topic_count(), 1);
+}
+
+#[tokio::test]
+async fn a_freed_topic_remembers_that_events_were_missed() {
+    let hub = Hub::new();
+    let mut sub = live(&hub, &["t"]).await;
+    let seen = hub.publish("t", "1").await.unwrap();
+    assert_eq!(id(&next(&mut sub).await), seen);
+    drop(sub);
+    assert_eq!(hub.topic_count(), 0);
+    // Nobody listens and there is no history: this one goes nowhere...
+    hub.publish("t", "2").await.unwrap();
+    // ...and a client resuming after `seen` is told so.
+    let mut sub = hub.subscribe(["t"]).after(last(seen)).start().unwrap();
+    assert_eq!(missed(&next(&mut sub).await)["reason"], "too-old");
+    // Whereas nothing published meanwhile means nothing missed.
+    let seen = hub.last_id();
+    drop(sub);
+    let mut sub = hub.subscribe(["t"]).after(last(seen)).start().unwrap();
+    assert!(ready(&mut sub).is_none());
+}
+
+#[tokio::test]
+async fn closing_delivers_the_rest_then_ends_and_refuses_newcomers() {
+    let hub = Hub::builder().history(10).build();
+    let mut sub = live(&hub, &["task"]).await;
+    let first = hub.publish("task", "50%").await.unwrap();
+    let done = hub.publish("task", "done").await.unwrap();
+    assert!(hub.close("task"));
+    assert!(!hub.close("task"));
+    assert_eq!(id(&next(&mut sub).await), first);
+    assert_eq!(id(&next(&mut sub).await), done);
+    assert!(ends(&mut sub).await);
+    drop(sub);
+    assert_eq!(hub.subscribers("task"), 0);
+
+    assert!(matches!(
+        hub.publish("task", "late").await,
+        Err(PublishError::Closed { topic }) if topic == "task"
+    ));
+    assert!(matches!(
+        hub.subscribe(["task"]).start(),
+        Err(HubError::Closed { topic }) if topic == "task"
+    ));
+    assert!(matches!(
+        hub.subscribe(["task"]).after(last(done)).start(),
+        Err(HubError::Closed { .. })
+    ));
+    // A client that missed the end gets it, then the stream ends.
+    let mut late = hub.subscribe(["task"]).after(last(first)).start().unwrap();
+    assert_eq!(id(&next(&mut late).await), done);
+    assert!(ends(&mut late).await);
+    // Closing a topic nobody knew is remembered too.
+    assert!(hub.close("never-used"));
+    assert!(hub.subscribe(["never-used"]).start().is_err());
+}
+
+#[tokio::test]
+async fn a_subscription_to_several_topics_ends_when_all_are_closed() {
+    let hub = Hub::new();
+    let mut sub = live(&hub, &["a", "b"]).await;
+    hub.close("a");
+    hub.publish("b", "still here").await.unwrap();
+    assert_eq!(data(&next(&mut sub).await), "still here");
+    assert_eq!(sub.topics().collect::<Vec<_>>(), ["b"]);
+    let mut other = live(&hub, &["a", "b"]).await;
+    assert_eq!(other.topics().collect::<Vec<_>>(), ["b"]);
+    hub.close("b");
+    assert!(ends(&mut sub).await);
+    assert!(ends(&mut other).await);
+}
+
+#[tokio::test(start_paused = true)]
+async fn closed_topics_are_remembered_for_a_bounded_time_and_number() {
+    let hub = Hub::builder()
+        .remember_closed(2, Duration::from_secs(60))
+        .build();
+    for t in ["a", "b", "c"] {
+        hub.close(t);
+    }
+    assert!(
+        hub.subscribe(["a"]).start().is_ok(),
+        "only two are remembered"
+    );
+    assert!(hub.subscribe(["b"]).start().is_err());
+    tokio::time::advance(Duration::from_secs(61)).await;
+    assert!(
+        hub.subscribe(["b"]).start().is_ok(),
+        "forgotten after a minute"
+    );
+}
+
+#[tokio::test]
+async fn presence_counts_and_announcements() {
+    let hub = Hub::builder().history(100).build();
+    let mut watcher = live(&hub, &["room"]).await;
+    assert_eq!(hub.subscribers("room"), 1);
+    let ann = hub.subscribe(["room"]).announce("ann").start().unwrap();
+    let bob = hub
+        .subscribe(["room"])
+        .announce(serde_json::json!({"user": "bob"}))
+        .start()
+        .unwrap();
+    assert_eq!(hub.subscribers("room"), 3);
+    let joined = next(&mut watcher).await;
+    assert_eq!(field(&joined, "event"), Some("user-joined"));
+    assert_eq!(data(&joined), "ann");
+    let joined = next(&mut watcher).await;
+    assert_eq!(data(&joined), r#"{"user":"bob"}"#);
+    drop(ann);
+    let left = next(&mut watcher).await;
+    assert_eq!(field(&left, "event"), Some("user-left"));
+    assert_eq!(data(&left), "ann");
+    assert_eq!(hub.subscribers("room"), 2);
+    drop(bob);
+    assert_eq!(data(&next(&mut watcher).await), r#"{"user":"bob"}"#);
+    assert_eq!(hub.subscribers("room"), 1);
+
+    // Announcements are events like others: resumable.
+    let mut replay = hub
+        .subscribe(["room"])
+        .after(last(id(&joined)))
+        .start()
+        .unwrap();
+    let kinds: Vec<String> = std::iter::from_fn(|| ready(&mut replay).flatten())
+        .map(|e| field(&e, "event").unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(kinds, ["user-left", "user-left"]);
+}
+
+#[tokio::test]
+async fn bad_input_is_an_error_not_a_panic() {
+    let hub = Hub::new();
+    assert!(matches!(
+        hub.subscribe(Vec::<String>::new()).start(),
+        Err(HubError::NoTopics)
+    ));
+    let mut map = std::collections::HashMap::new();
+    map.insert(vec![1u8], 1);
+    assert!(matches!(
+        hub.subscribe(["t"]).announce(&map).start(),
+        Err(HubError::Event(_))
+    ));
+    assert!(matches!(
+        hub.publish("t", &map).await,
+        Err(PublishError::Event(_))
+    ));
+    assert_eq!(hub.last_id().seq(), 0, "failed publishes use no id");
+    assert_eq!(hub.topic_count(), 0);
+}

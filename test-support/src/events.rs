@@ -149,6 +149,12 @@ impl EventReader {
         Ok(events)
     }
 
+    /// The events parsed already and not handed out yet, without waiting:
+    /// what a browser would have dispatched before the connection dropped.
+    pub fn take_received(&mut self) -> Vec<ReceivedEvent> {
+        self.pending.drain(..).collect()
+    }
+
     /// Whether the stream has ended and every event was handed out.
     pub fn is_ended(&self) -> bool {
         self.ended && self.pending.is_empty()

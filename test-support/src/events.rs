@@ -186,3 +186,23 @@ impl EventReader {
         self.response
     }
 }
+
+/// The complete events in `body` (an event stream's bytes, e.g. a body
+/// read with [`RawResponse::body_until_closed`]), parsed by
+/// `sse_runtime`'s parser; an event not ended by a blank line is left out,
+/// as a browser leaves it out.
+///
+/// ```
+/// let events = sse_test_support::parse_events(b"data: a\n\ndata: b\n\ndata: cut").unwrap();
+/// assert_eq!(events.len(), 2);
+/// assert_eq!(events[1].data, "b");
+/// ```
+///
+/// # Errors
+/// [`io::ErrorKind::InvalidData`] for an event larger than the parser's
+/// limit.
+pub fn parse_events(body: &[u8]) -> io::Result<Vec<ReceivedEvent>> {
+    EventStreamParser::new()
+        .feed(body)
+        .map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err.to_string()))
+}

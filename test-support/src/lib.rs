@@ -62,7 +62,7 @@ mod text;
 mod tls;
 mod wait;
 
-pub use events::EventReader;
+pub use events::{parse_events, EventReader};
 pub use in_process::{call_service, read_body};
 pub use probe::{Counter, DropGuard, Flag, Gauge, Live, Log};
 pub use process::ChildGuard;

@@ -30,9 +30,8 @@ impl TestCert {
     /// If rcgen or rustls refuse what they are given, which would be a bug
     /// here, not in the test.
     pub fn new() -> TestCert {
-        let made =
-            rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
-                .expect("a self-signed certificate");
+        let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
+            .expect("a self-signed certificate");
         let key = rustls::pki_types::PrivateKeyDer::Pkcs8(made.signing_key.serialize_der().into());
         let config = rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),

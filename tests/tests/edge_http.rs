@@ -109,7 +109,9 @@ fn cors() -> Cors {
 
 #[actix_web::test]
 async fn cors_recipe_over_a_socket() {
-    let server = ServerOptions::new().sse_defaults().serve(|| App::new().wrap(cors()).service(Routes));
+    let server = ServerOptions::new()
+        .sse_defaults()
+        .serve(|| App::new().wrap(cors()).service(Routes));
     let client = client();
 
     let preflight = send(
@@ -190,9 +192,9 @@ fn observe() -> &'static (PrometheusHandle, Log) {
 #[actix_web::test]
 async fn metrics_and_log_lines_over_a_socket() {
     let (metrics, log) = observe();
-    let server = ServerOptions::new().sse_defaults().serve(|| {
-        App::new().wrap(SseEdge::new()).service(Routes)
-    });
+    let server = ServerOptions::new()
+        .sse_defaults()
+        .serve(|| App::new().wrap(SseEdge::new()).service(Routes));
     let response = send(client().get(server.url("/x/three"))).await;
     assert_eq!(text(response).await.matches("data:").count(), 3);
 
@@ -229,9 +231,9 @@ async fn metrics_and_log_lines_over_a_socket() {
 #[actix_web::test]
 async fn a_stalled_client_ends_with_write_timeout() {
     let (metrics, log) = observe();
-    let server = ServerOptions::new().sse_defaults().serve(|| {
-        App::new().wrap(SseEdge::new()).service(Routes)
-    });
+    let server = ServerOptions::new()
+        .sse_defaults()
+        .serve(|| App::new().wrap(SseEdge::new()).service(Routes));
     // Asks for the endless fast stream and never reads a byte.
     let stalled = RawRequest::get("/x/fast")
         .write_to(server.addr())

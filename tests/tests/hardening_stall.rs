@@ -218,9 +218,7 @@ async fn a_graceful_stop_does_not_wait_for_stalled_readers() {
         .write_timeout(None)
         .drain_deadline(Duration::from_millis(200));
     // actix's own 30 s shutdown timeout, which alone would wait for them.
-    let server = options(settings)
-        .shutdown_timeout(30)
-        .serve(app!(counters));
+    let server = options(settings).shutdown_timeout(30).serve(app!(counters));
 
     let mut readers = Vec::new();
     for _ in 0..20 {

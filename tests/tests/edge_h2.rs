@@ -143,22 +143,23 @@ async fn cancelled_stream_is_cleaned_up(
     assert!(more.starts_with(b":"), "{:?}", lossy(&more));
 }
 
-#[actix_web::test]
-async fn tls_alpn_h2() {
-    let (server, cleaned) = start(ServerOptions::new().tls());
-    let client = client_for(&server, false);
+/// Both HTTP/2 checks over `options`' transport.
+async fn multiplexing_and_cancel(options: ServerOptions, h2_prior_knowledge: bool) {
+    let (server, cleaned) = start(options);
+    let client = client_for(&server, h2_prior_knowledge);
     twenty_streams_on_one_connection(&server, &client).await;
     cancelled_stream_is_cleaned_up(&server, &client, &cleaned).await;
     server.stop().await;
 }
 
 #[actix_web::test]
+async fn tls_alpn_h2() {
+    multiplexing_and_cancel(ServerOptions::new().tls(), false).await;
+}
+
+#[actix_web::test]
 async fn h2c_prior_knowledge() {
-    let (server, cleaned) = start(ServerOptions::new().h2c());
-    let client = client_for(&server, true);
-    twenty_streams_on_one_connection(&server, &client).await;
-    cancelled_stream_is_cleaned_up(&server, &client, &cleaned).await;
-    server.stop().await;
+    multiplexing_and_cancel(ServerOptions::new().h2c(), true).await;
 }
 
 #[actix_web::test]

@@ -13,7 +13,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use reqwest::header;
 use sse_runtime::{controller, sse, Limits, SseEdge};
 use sse_test_support::fetch::{client, read_until, send, text};
-use sse_test_support::{contains, within, RawRequest, ServerOptions, STEP};
+use sse_test_support::{contains, within, RawRequest, ServerOptions, TestServer, STEP};
 
 struct Routes;
 
@@ -189,12 +189,17 @@ fn observe() -> &'static (PrometheusHandle, Log) {
     })
 }
 
+/// The routes behind the edge middleware with its defaults.
+fn edge_server() -> TestServer {
+    ServerOptions::new()
+        .sse_defaults()
+        .serve(|| App::new().wrap(SseEdge::new()).service(Routes))
+}
+
 #[actix_web::test]
 async fn metrics_and_log_lines_over_a_socket() {
     let (metrics, log) = observe();
-    let server = ServerOptions::new()
-        .sse_defaults()
-        .serve(|| App::new().wrap(SseEdge::new()).service(Routes));
+    let server = edge_server();
     let response = send(client().get(server.url("/x/three"))).await;
     assert_eq!(text(response).await.matches("data:").count(), 3);
 
@@ -231,9 +236,7 @@ async fn metrics_and_log_lines_over_a_socket() {
 #[actix_web::test]
 async fn a_stalled_client_ends_with_write_timeout() {
     let (metrics, log) = observe();
-    let server = ServerOptions::new()
-        .sse_defaults()
-        .serve(|| App::new().wrap(SseEdge::new()).service(Routes));
+    let server = edge_server();
     // Asks for the endless fast stream and never reads a byte.
     let stalled = RawRequest::get("/x/fast")
         .write_to(server.addr())

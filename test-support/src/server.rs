@@ -76,7 +76,7 @@ enum Transport {
     H2c,
     /// TLS; HTTP/2 or HTTP/1.1 by ALPN.
     #[cfg(feature = "tls")]
-    Tls(crate::tls::TestCert),
+    Tls(Box<crate::tls::TestCert>),
 }
 
 impl Default for ServerOptions {
@@ -161,7 +161,8 @@ impl ServerOptions {
     /// trust. Feature `tls`.
     #[cfg(feature = "tls")]
     pub fn tls(mut self) -> Self {
-        self.transport = Transport::Tls(crate::tls::TestCert::new());
+        // `TestCert::default()` makes a new certificate.
+        self.transport = Transport::Tls(Box::default());
         self
     }
 
@@ -499,16 +500,16 @@ impl Drop for TestServer {
         // The command is sent by the call itself; the future would only wait
         // for completion. Stopping twice is harmless.
         drop(self.handle.stop(false));
-        if let Home::Thread { thread, .. } = &mut self.home {
-            if let Some(thread) = thread.take() {
-                // Bounded: a drop during a failing test must not hang it.
-                let deadline = Instant::now() + self.shutdown + STOP_SLACK;
-                while !thread.is_finished() && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                if thread.is_finished() {
-                    let _ = thread.join();
-                }
+        if let Home::Thread { thread, .. } = &mut self.home
+            && let Some(thread) = thread.take()
+        {
+            // Bounded: a drop during a failing test must not hang it.
+            let deadline = Instant::now() + self.shutdown + STOP_SLACK;
+            while !thread.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            if thread.is_finished() {
+                let _ = thread.join();
             }
         }
     }

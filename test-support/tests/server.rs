@@ -200,3 +200,23 @@ mod tls_and_h2c {
         server.stop().await;
     }
 }
+
+#[actix_web::test]
+async fn open_event_stream_refuses_what_is_not_one() {
+    let server = serve(app);
+    let mut events = RawRequest::get("/forever")
+        .open_event_stream(server.addr())
+        .await
+        .unwrap()
+        .into_events();
+    assert_eq!(events.next_event().await.unwrap().unwrap().data, "hello");
+    for path in ["/ping", "/missing"] {
+        let err = RawRequest::get(path)
+            .open_event_stream(server.addr())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{path}");
+        assert!(err.to_string().contains("not an event stream"), "{err}");
+    }
+    server.stop().await;
+}

@@ -145,13 +145,9 @@ fn assert_stream(client: &Fetched, expected: &[(&str, &str)]) {
     );
     let events = parse_events(body).unwrap();
     let got: Vec<_> = events.iter().map(data).collect();
-    assert_eq!(got, expected, "{:?}", String::from_utf8_lossy(&body));
+    assert_eq!(got, expected, "{:?}", lossy(body));
     // Nothing left over: the body is exactly whole events.
-    assert!(
-        body.ends_with(b"\n\n"),
-        "{:?}",
-        String::from_utf8_lossy(&body)
-    );
+    assert!(body.ends_with(b"\n\n"), "{:?}", lossy(body));
 }
 
 const INTERNAL: (&str, &str) = ("error", "internal error");

@@ -113,9 +113,12 @@ fn get(path: &str, last_event_id: Option<&str>) -> RawRequest {
 
 /// An event stream read the way `EventSource` reads it.
 async fn open(server: &TestServer, path: &str, last_event_id: Option<&str>) -> EventReader {
-    let response = get(path, last_event_id).send(server.addr()).await.unwrap();
-    assert_eq!(response.status(), 200, "{path}");
-    response.into_events().with_timeout(WAIT)
+    get(path, last_event_id)
+        .open_event_stream(server.addr())
+        .await
+        .unwrap_or_else(|err| panic!("GET {path}: {err}"))
+        .into_events()
+        .with_timeout(WAIT)
 }
 
 /// A client whose receive buffer is tiny and which reads only when told:
@@ -124,10 +127,9 @@ async fn open_stalling(server: &TestServer, path: &str) -> EventReader {
     let response = get(path, None)
         .recv_buffer_size(4096)
         .read_size(64 * 1024)
-        .send(server.addr())
+        .open_event_stream(server.addr())
         .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{path}");
+        .unwrap_or_else(|err| panic!("GET {path}: {err}"));
     assert_eq!(response.header("transfer-encoding"), Some("chunked"));
     response.into_events().with_timeout(WAIT)
 }

@@ -18,8 +18,11 @@ use serde::Serialize;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::task::JoinHandle;
 
+use sse_runtime::Hub;
+
 use crate::clock;
 use crate::pace::Pace;
+use crate::rooms::{self, Members};
 
 /// A count of things currently alive (open streams, running timers, ...).
 #[derive(Debug, Clone, Default)]
@@ -487,6 +490,10 @@ pub struct Services {
     /// Live counters (`/aim/counter`, `/aim/sink/counter`) whose timer is
     /// running.
     pub counters: Gauge,
+    /// The hub of the rooms, tasks and ticker ([`crate::rooms`]).
+    pub hub: Hub,
+    /// Who is in which chat room.
+    pub members: Members,
 }
 
 impl Services {
@@ -499,6 +506,8 @@ impl Services {
             feed: FeedService::default(),
             notifications: NotificationService::default(),
             counters: Gauge::default(),
+            hub: rooms::demo_hub(),
+            members: Members::default(),
         }
     }
 

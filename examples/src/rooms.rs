@@ -55,12 +55,18 @@ pub const MAX_TOPICS: usize = 8;
 /// Steps of a task's progress (0 %, 10 %, …, 100 %).
 const STEPS: u32 = 10;
 
-/// The hub the demo publishes on: chat rooms keep their last 100 events,
-/// a task's progress all of it (its topic is closed when the task ends),
-/// the ticker its last minute.
+/// The hub the demo publishes on: chat rooms and the feed keep their last
+/// 100 events, a task's progress all of it (its topic is closed when the
+/// task ends), the ticker its last minute, a user's notifications five
+/// minutes' worth, the live updates none.
 pub fn demo_hub() -> Hub {
     Hub::builder()
         .history(100)
+        .topics(crate::services::LIVE_TOPIC, TopicOptions::new().history(0))
+        .topics(
+            "user/",
+            TopicOptions::new().history_age(Duration::from_secs(300)),
+        )
         .topics(
             "progress/",
             TopicOptions::new()

@@ -382,3 +382,47 @@ async fn topics_and_names_outside_the_allow_list_are_400() {
     );
     demo.server.stop().await;
 }
+
+#[actix_web::test]
+async fn the_ported_feed_and_notifications_resume_what_was_missed() {
+    let demo = start(false);
+    let services = demo.examples.services();
+    let mut feed = demo.open("/aim/feed", None).await;
+    let mut alice = demo.open("/aim/notifications/alice", None).await;
+    assert!(wait_until(STEP, || services.feed.subscribers() == 1).await);
+    assert!(wait_until(STEP, || services.notifications.users() == 1).await);
+    let (_, seen) = services.feed.publish("post", "ada", "one").unwrap();
+    assert_eq!(next(&mut feed).await.id, seen.to_string());
+    assert_eq!(
+        services.notifications.notify("alice", "bob", "hi").unwrap(),
+        1
+    );
+    let hi = next(&mut alice).await;
+    assert_eq!(json_of(&hi)["message"], "hi");
+
+    // Both clients are away (the browser's retry delay) ...
+    drop((feed, alice));
+    assert!(wait_until(STEP, || services.feed.subscribers() == 0).await);
+    services.feed.publish("like", "grace", "two").unwrap();
+    services.feed.publish("comment", "linus", "three").unwrap();
+    // ... and come back with their last ids: nothing is lost.
+    let mut feed = demo.open("/aim/feed", Some(&seen.to_string())).await;
+    let texts: Vec<Value> = take(&mut feed, 2)
+        .await
+        .iter()
+        .map(|e| json_of(e)["text"].clone())
+        .collect();
+    assert_eq!(texts, [json!("two"), json!("three")]);
+    let mut alice = demo.open("/aim/notifications/alice", Some(&hi.id)).await;
+    assert!(wait_until(STEP, || services.notifications.users() == 1).await);
+    assert_eq!(
+        services
+            .notifications
+            .notify("alice", "bob", "back?")
+            .unwrap(),
+        1
+    );
+    assert_eq!(json_of(&next(&mut alice).await)["message"], "back?");
+    drop((feed, alice));
+    demo.server.stop().await;
+}

@@ -221,9 +221,13 @@ fn serve_axum() {
                 }),
             )
             .with_state(tx);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
+        // The same accept backlog as the actix servers (tokio's default,
+        // 1 024, drops SYNs when 500 clients connect at once).
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind("127.0.0.1:0".parse().expect("an address"))
             .expect("bind");
+        let listener = socket.listen(4096).expect("listen");
         println!("{}", listener.local_addr().expect("addr"));
         axum::serve(listener, app).await.expect("serve");
     });
@@ -242,7 +246,18 @@ struct Shared {
 
 /// Counts `data: ` lines; records latencies while `measuring`.
 async fn subscriber(addr: SocketAddr, shared: Arc<Shared>, ready: Arc<AtomicU64>) {
-    let Ok(mut socket) = TcpStream::connect(addr).await else {
+    let mut socket = None;
+    for _ in 0..5 {
+        match TcpStream::connect(addr).await {
+            Ok(connected) => {
+                socket = Some(connected);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    let Some(mut socket) = socket else {
+        eprintln!("a subscriber could not connect");
         return;
     };
     let request = "GET /sub HTTP/1.1\r\nhost: bench\r\naccept: text/event-stream\r\n\r\n";
@@ -302,7 +317,9 @@ async fn subscriber(addr: SocketAddr, shared: Arc<Shared>, ready: Arc<AtomicU64>
 
 async fn request(addr: SocketAddr, method: &str, path: &str) -> String {
     let mut socket = TcpStream::connect(addr).await.expect("connect");
-    let head = format!("{method} {path} HTTP/1.1\r\nhost: bench\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: bench\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    );
     socket.write_all(head.as_bytes()).await.expect("write");
     let mut answer = String::new();
     socket.read_to_string(&mut answer).await.expect("read");
@@ -378,7 +395,11 @@ async fn measure(contender: &str, n: u64, burst_events: u64, rate: u64) -> Figur
     let mut tasks = Vec::new();
     for chunk in 0..n.div_ceil(500) {
         for _ in 0..500.min(n - chunk * 500) {
-            tasks.push(tokio::spawn(subscriber(addr, shared.clone(), ready.clone())));
+            tasks.push(tokio::spawn(subscriber(
+                addr,
+                shared.clone(),
+                ready.clone(),
+            )));
         }
         let want = (chunk * 500 + 500).min(n);
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -387,8 +408,16 @@ async fn measure(contender: &str, n: u64, burst_events: u64, rate: u64) -> Figur
         }
     }
     let deadline = Instant::now() + Duration::from_secs(20);
-    while request(addr, "GET", "/count").await.parse::<u64>().unwrap_or(0) < n {
-        assert!(Instant::now() < deadline, "{contender}: not all {n} subscribed");
+    while request(addr, "GET", "/count")
+        .await
+        .parse::<u64>()
+        .unwrap_or(0)
+        < n
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{contender}: not all {n} subscribed"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -400,7 +429,11 @@ async fn measure(contender: &str, n: u64, burst_events: u64, rate: u64) -> Figur
     request(addr, "POST", &format!("/publish/{burst_events}/0")).await;
     wait_quiet(&shared, n * burst_events, Duration::from_secs(30)).await;
     let delivered = shared.delivered.load(Ordering::Relaxed);
-    let took = (shared.last_at.load(Ordering::Relaxed).saturating_sub(start_ns)) as f64 / 1e9;
+    let took = (shared
+        .last_at
+        .load(Ordering::Relaxed)
+        .saturating_sub(start_ns)) as f64
+        / 1e9;
     let events_per_sec = delivered as f64 / took.max(1e-9);
     let delivered_share = delivered as f64 / (n * burst_events) as f64;
 
@@ -411,7 +444,12 @@ async fn measure(contender: &str, n: u64, burst_events: u64, rate: u64) -> Figur
         .await
         .parse()
         .unwrap_or(f64::NAN);
-    wait_quiet(&shared, before_latency + n * rate * 2, Duration::from_secs(10)).await;
+    wait_quiet(
+        &shared,
+        before_latency + n * rate * 2,
+        Duration::from_secs(10),
+    )
+    .await;
     shared.measuring.store(false, Ordering::SeqCst);
     let mut latencies = std::mem::take(&mut *shared.latencies_us.lock().unwrap());
     latencies.sort_unstable();
@@ -463,7 +501,8 @@ fn main() {
         "ns / publish",
     ])
     .left_aligned(2);
-    let mut ratios = Table::new(["N", "ours vs", "events/s ×", "p99 ×", "memory ×"]).left_aligned(2);
+    let mut ratios =
+        Table::new(["N", "ours vs", "events/s ×", "p99 ×", "memory ×"]).left_aligned(2);
     for &n in &ns {
         // Total deliveries per throughput run: ~2 M at N=1 000, ~1 M at 10 000;
         // the fixed rate: 20 publishes/s at 1 000, 5 at 10 000 (≤ 50 000 deliveries/s).
@@ -490,7 +529,10 @@ fn main() {
                 thousands(n as f64),
                 (*name).to_owned(),
                 format!("{:.2}", ours.events_per_sec / other.events_per_sec),
-                format!("{:.2}", f64::from(ours.p99_us) / f64::from(other.p99_us.max(1))),
+                format!(
+                    "{:.2}",
+                    f64::from(ours.p99_us) / f64::from(other.p99_us.max(1))
+                ),
                 format!("{:.2}", ours.bytes_per_sub / other.bytes_per_sub.max(1.0)),
             ]);
         }

@@ -16,7 +16,9 @@
 //! * probes ([`Log`], [`Flag`], [`Counter`], [`Gauge`], [`DropGuard`]) that
 //!   routes fill in and tests read, and byte-string helpers ([`lossy`],
 //!   [`count`], [`contains`]);
-//! * [`ChildGuard`]: a child process killed and reaped when dropped.
+//! * [`ChildGuard`]: a child process killed and reaped when dropped;
+//! * `browser` (feature `browser`): headless Chromium in its own process
+//!   group, tabs, screenshots over the DevTools pipe.
 //!
 //! `sse_runtime::test` (the runtime's `testing` feature) is the user-facing
 //! way to test a service in-process, without a socket; this crate is the
@@ -42,6 +44,8 @@
 //! # actix_web::rt::System::new().block_on(ping());
 //! ```
 
+#[cfg(feature = "browser")]
+pub mod browser;
 mod events;
 #[cfg(feature = "reqwest")]
 pub mod fetch;

@@ -18,9 +18,10 @@ const tab = params.get("tab") || Math.random().toString(36).slice(2, 6);
 const me = params.get("user") || `guest-${tab}`;
 const room = params.get("room") || "lobby";
 const MAX_ITEMS = 6;
-// EventSource does not expose the `retry:` a stream sent; these are the
-// values the demo's routes send (the runtime's default hint), used for the
-// countdown only. The browser itself honours whatever the server sent.
+// EventSource does not expose the `retry:` a stream sent, so the countdown
+// uses what the route is known to send (a card's `retry`), else Chromium's
+// and Firefox's default of 3 s: the demo's routes send no `retry:` hint.
+// The browser itself waits whatever the server said.
 const DEFAULT_RETRY_MS = 3000;
 
 function report(what) {
@@ -157,7 +158,7 @@ function play(card, url, types, opts = {}) {
     }
     if (source.readyState === EventSource.CLOSED) finish("refused", "refused");
     else if (opts.finite) finish("closed", "ended");
-    else card.reconnecting(opts.retry || DEFAULT_RETRY_MS);
+    else card.reconnecting(card.def.retry || DEFAULT_RETRY_MS);
   });
   return { done, close: () => finish("closed", "closed by the page") };
 }

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::{web, App, HttpResponse};
 use serde_json::Value;
-use sse_test_support::browser::{self, Browser};
+use sse_test_support::devtools::Browser;
 use sse_test_support::{serve, ChildGuard, STEP};
 
 /// The guides' cards, played in turn by one tab and mirrored to the other.
@@ -147,7 +147,9 @@ fn missing(all: &[Value], hub: bool) -> Vec<String> {
 #[actix_web::test]
 async fn dashboard_in_two_tabs_of_headless_chromium() {
     // Fails, saying how to install it, when Chromium is missing.
-    browser::chromium();
+    if let Err(message) = sse_test_support::browser::chromium() {
+        panic!("{message}");
+    }
 
     let reports = Reports::default();
     let sink = reports.clone();

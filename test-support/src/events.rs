@@ -149,6 +149,12 @@ impl EventReader {
         Ok(events)
     }
 
+    /// The events parsed already and not handed out yet, without waiting:
+    /// what a browser would have dispatched before the connection dropped.
+    pub fn take_received(&mut self) -> Vec<ReceivedEvent> {
+        self.pending.drain(..).collect()
+    }
+
     /// Whether the stream has ended and every event was handed out.
     pub fn is_ended(&self) -> bool {
         self.ended && self.pending.is_empty()
@@ -179,4 +185,24 @@ impl EventReader {
     pub fn into_response(self) -> RawResponse {
         self.response
     }
+}
+
+/// The complete events in `body` (an event stream's bytes, e.g. a body
+/// read with [`RawResponse::body_until_closed`]), parsed by
+/// `sse_runtime`'s parser; an event not ended by a blank line is left out,
+/// as a browser leaves it out.
+///
+/// ```
+/// let events = sse_test_support::parse_events(b"data: a\n\ndata: b\n\ndata: cut").unwrap();
+/// assert_eq!(events.len(), 2);
+/// assert_eq!(events[1].data, "b");
+/// ```
+///
+/// # Errors
+/// [`io::ErrorKind::InvalidData`] for an event larger than the parser's
+/// limit.
+pub fn parse_events(body: &[u8]) -> io::Result<Vec<ReceivedEvent>> {
+    EventStreamParser::new()
+        .feed(body)
+        .map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err.to_string()))
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use reqwest::{Client, RequestBuilder, Response};
 use tokio::time::{timeout, timeout_at, Instant};
 
+use crate::server::TestServer;
 use crate::text::{contains, lossy};
 use crate::wait::STEP;
 
@@ -27,6 +28,46 @@ pub fn client() -> Client {
         .connect_timeout(STEP)
         .build()
         .expect("reqwest client")
+}
+
+/// A client for `server`: HTTP/2 with prior knowledge when
+/// `h2_prior_knowledge` (for an h2c server; feature `http2`), and for a TLS
+/// server one that trusts exactly its certificate (feature `tls`). It never
+/// uses a proxy and gives up connecting after [`STEP`]; unlike [`client`] it
+/// keeps idle connections, so that HTTP/2 requests share one.
+///
+/// # Panics
+/// If `h2_prior_knowledge` is asked for without the `http2` feature, or
+/// reqwest cannot build the client.
+pub fn client_for(server: &TestServer, h2_prior_knowledge: bool) -> Client {
+    let mut builder = Client::builder().no_proxy().connect_timeout(STEP);
+    if h2_prior_knowledge {
+        #[cfg(feature = "http2")]
+        {
+            builder = builder.http2_prior_knowledge();
+        }
+        #[cfg(not(feature = "http2"))]
+        panic!("HTTP/2 prior knowledge needs sse-test-support's `http2` feature");
+    }
+    if let Some(pem) = server.cert_pem() {
+        builder = trust(builder, pem);
+    }
+    builder.build().expect("reqwest client")
+}
+
+#[cfg(feature = "tls")]
+fn trust(builder: reqwest::ClientBuilder, pem: &str) -> reqwest::ClientBuilder {
+    let cert = reqwest::Certificate::from_pem(pem.as_bytes()).expect("the test certificate");
+    builder
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(cert)
+}
+
+#[cfg(not(feature = "tls"))]
+fn trust(_: reqwest::ClientBuilder, _: &str) -> reqwest::ClientBuilder {
+    // A server only has a certificate when the `tls` feature made one.
+    unreachable!("a TLS test server without the `tls` feature")
 }
 
 /// `GET url` with [`client`], waiting at most [`STEP`] for the response

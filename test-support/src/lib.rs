@@ -17,8 +17,13 @@
 //!   routes fill in and tests read, and byte-string helpers ([`lossy`],
 //!   [`count`], [`contains`]);
 //! * [`ChildGuard`]: a child process killed and reaped when dropped;
-//! * `browser` (feature `browser`): headless Chromium in its own process
-//!   group, tabs, screenshots over the DevTools pipe.
+//! * [`browser::Browser`] (Unix): headless Chromium that loads pages and
+//!   is ended with its whole process group when dropped;
+//! * `devtools` (feature `devtools`, Unix): headless Chromium over its
+//!   DevTools pipe, for tabs and screenshots;
+//! * features `http2` and `tls`: servers that speak h2c
+//!   ([`ServerOptions::h2c`]) or TLS with a certificate made for the run
+//!   ([`ServerOptions::tls`], [`TestCert`]).
 //!
 //! `sse_runtime::test` (the runtime's `testing` feature) is the user-facing
 //! way to test a service in-process, without a socket; this crate is the
@@ -44,8 +49,10 @@
 //! # actix_web::rt::System::new().block_on(ping());
 //! ```
 
-#[cfg(feature = "browser")]
+#[cfg(unix)]
 pub mod browser;
+#[cfg(all(unix, feature = "devtools"))]
+pub mod devtools;
 mod events;
 #[cfg(feature = "reqwest")]
 pub mod fetch;
@@ -55,13 +62,17 @@ mod process;
 mod raw;
 mod server;
 mod text;
+#[cfg(feature = "tls")]
+mod tls;
 mod wait;
 
-pub use events::EventReader;
+pub use events::{parse_events, EventReader};
 pub use in_process::{call_service, read_body};
 pub use probe::{Counter, DropGuard, Flag, Gauge, Live, Log};
 pub use process::ChildGuard;
 pub use raw::{BodyStats, Chunk, RawConnection, RawRequest, RawResponse};
 pub use server::{serve, AppFactory, ServerOptions, Stop, TestServer};
 pub use text::{contains, count, lossy};
+#[cfg(feature = "tls")]
+pub use tls::TestCert;
 pub use wait::{wait_until, within, STEP};

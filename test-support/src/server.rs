@@ -63,6 +63,20 @@ pub struct ServerOptions {
     shutdown_timeout: u64,
     detect_half_close: bool,
     sse_settings: Option<sse_runtime::SseSettings>,
+    transport: Transport,
+}
+
+/// What a test server speaks on its port.
+#[derive(Debug, Clone)]
+enum Transport {
+    /// HTTP/1.1 only.
+    Http1,
+    /// HTTP/1.1, and HTTP/2 with prior knowledge (h2c).
+    #[cfg(feature = "http2")]
+    H2c,
+    /// TLS; HTTP/2 or HTTP/1.1 by ALPN.
+    #[cfg(feature = "tls")]
+    Tls(Box<crate::tls::TestCert>),
 }
 
 impl Default for ServerOptions {
@@ -74,6 +88,7 @@ impl Default for ServerOptions {
             shutdown_timeout: 1,
             detect_half_close: false,
             sse_settings: None,
+            transport: Transport::Http1,
         }
     }
 }
@@ -126,6 +141,31 @@ impl ServerOptions {
         self
     }
 
+    /// `sse_runtime`'s connection hook with the default settings: what
+    /// `HttpServer::sse_defaults()` sets up in an application.
+    pub fn sse_defaults(self) -> Self {
+        self.sse_settings(Some(sse_runtime::SseSettings::default()))
+    }
+
+    /// Speaks HTTP/2 with prior knowledge (h2c) as well as HTTP/1.1
+    /// (`HttpServer::bind_auto_h2c`). Feature `http2`.
+    #[cfg(feature = "http2")]
+    pub fn h2c(mut self) -> Self {
+        self.transport = Transport::H2c;
+        self
+    }
+
+    /// Serves over TLS with a certificate made now for `127.0.0.1` and
+    /// `localhost` (HTTP/2 or HTTP/1.1 by ALPN); [`TestServer::url`] is then
+    /// `https://..` and [`TestServer::cert_pem`] gives the certificate to
+    /// trust. Feature `tls`.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self) -> Self {
+        // `TestCert::default()` makes a new certificate.
+        self.transport = Transport::Tls(Box::default());
+        self
+    }
+
     /// Starts `factory`'s app on the current actix `System`.
     ///
     /// # Panics
@@ -142,7 +182,9 @@ impl ServerOptions {
              #[actix_web::test] (or use serve_on_thread)"
         );
         let (server, addr) = self.bind(factory).unwrap_or_else(|err| bind_failed(&err));
-        TestServer::spawn_here(server, addr, self.shutdown())
+        let mut server = TestServer::spawn_here(server, addr, self.shutdown());
+        server.cert_pem = self.cert_pem();
+        server
     }
 
     /// Starts `factory`'s app in a new actix `System` on a thread of its
@@ -158,6 +200,7 @@ impl ServerOptions {
     {
         let (started_tx, started_rx) = std::sync::mpsc::channel();
         let shutdown = self.shutdown();
+        let cert_pem = self.cert_pem();
         let thread = std::thread::Builder::new()
             .name("sse-test-server".into())
             .spawn(move || {
@@ -192,6 +235,7 @@ impl ServerOptions {
                 system,
                 thread: Some(thread),
             },
+            cert_pem,
         }
     }
 
@@ -216,7 +260,14 @@ impl ServerOptions {
         if let Some(settings) = self.sse_settings {
             server = sse_runtime::SseServerExt::sse_settings(server, settings);
         }
-        let server = server.bind(("127.0.0.1", 0))?;
+        let loopback = ("127.0.0.1", 0);
+        let server = match &self.transport {
+            Transport::Http1 => server.bind(loopback)?,
+            #[cfg(feature = "http2")]
+            Transport::H2c => server.bind_auto_h2c(loopback)?,
+            #[cfg(feature = "tls")]
+            Transport::Tls(cert) => server.bind_rustls_0_23(loopback, cert.server_config())?,
+        };
         let addr = server.addrs().first().copied().ok_or_else(|| {
             io::Error::new(io::ErrorKind::AddrNotAvailable, "no address to listen on")
         })?;
@@ -225,6 +276,15 @@ impl ServerOptions {
 
     fn shutdown(&self) -> Duration {
         Duration::from_secs(self.shutdown_timeout)
+    }
+
+    /// The certificate a TLS server presents, in PEM.
+    fn cert_pem(&self) -> Option<String> {
+        match &self.transport {
+            #[cfg(feature = "tls")]
+            Transport::Tls(cert) => Some(cert.pem().to_owned()),
+            _ => None,
+        }
     }
 }
 
@@ -311,6 +371,8 @@ pub struct TestServer {
     handle: ServerHandle,
     shutdown: Duration,
     home: Home,
+    /// The certificate of a TLS server (PEM).
+    cert_pem: Option<String>,
 }
 
 impl std::fmt::Debug for TestServer {
@@ -347,6 +409,7 @@ impl TestServer {
             handle,
             shutdown,
             home: Home::Current,
+            cert_pem: None,
         }
     }
 
@@ -355,9 +418,21 @@ impl TestServer {
         self.addr
     }
 
-    /// `http://<addr><path>`; `path` starts with `/`.
+    /// `http://<addr><path>` (`https://` for a TLS server); `path` starts
+    /// with `/`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
+        let scheme = if self.cert_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}{path}", self.addr)
+    }
+
+    /// The certificate a TLS server ([`ServerOptions::tls`]) presents, in
+    /// PEM; `None` for a server without TLS.
+    pub fn cert_pem(&self) -> Option<&str> {
+        self.cert_pem.as_deref()
     }
 
     /// actix's handle, for what this type does not cover (pausing the
@@ -425,16 +500,16 @@ impl Drop for TestServer {
         // The command is sent by the call itself; the future would only wait
         // for completion. Stopping twice is harmless.
         drop(self.handle.stop(false));
-        if let Home::Thread { thread, .. } = &mut self.home {
-            if let Some(thread) = thread.take() {
-                // Bounded: a drop during a failing test must not hang it.
-                let deadline = Instant::now() + self.shutdown + STOP_SLACK;
-                while !thread.is_finished() && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                if thread.is_finished() {
-                    let _ = thread.join();
-                }
+        if let Home::Thread { thread, .. } = &mut self.home
+            && let Some(thread) = thread.take()
+        {
+            // Bounded: a drop during a failing test must not hang it.
+            let deadline = Instant::now() + self.shutdown + STOP_SLACK;
+            while !thread.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            if thread.is_finished() {
+                let _ = thread.join();
             }
         }
     }

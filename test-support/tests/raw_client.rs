@@ -297,3 +297,78 @@ async fn bad_requests_are_refused_before_connecting() {
     let accepted = tokio::time::timeout(Duration::from_millis(50), listener.accept()).await;
     assert!(accepted.is_err(), "the client connected anyway");
 }
+
+#[tokio::test]
+async fn body_until_closed_tells_an_ended_body_from_a_cut_one() {
+    let head = &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"[..];
+    let (addr, _) = scripted(vec![head, b"3\r\nabc\r\n0\r\n\r\n"], Duration::ZERO, true).await;
+    let mut response = get(addr).await.unwrap();
+    let (body, ended) = response.body_until_closed(STEP).await.unwrap();
+    assert_eq!((lossy(&body).as_str(), ended), ("abc", true));
+
+    // The peer closes inside the chunked body: cut off, not an error.
+    let (addr, _) = scripted(vec![head, b"3\r\nabc\r\n"], Duration::ZERO, false).await;
+    let mut response = get(addr).await.unwrap();
+    let (body, ended) = response.body_until_closed(STEP).await.unwrap();
+    assert_eq!((lossy(&body).as_str(), ended), ("abc", false));
+
+    let length = &b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"[..];
+    let (addr, _) = scripted(vec![length], Duration::ZERO, false).await;
+    let mut response = get(addr).await.unwrap();
+    let (_, ended) = response.body_until_closed(STEP).await.unwrap();
+    assert!(!ended);
+
+    // Still open: a timeout that shows what arrived.
+    let (addr, _) = scripted(vec![head, b"3\r\nabc\r\n"], Duration::ZERO, true).await;
+    let mut response = get(addr).await.unwrap();
+    let err = response
+        .body_until_closed(Duration::from_millis(100))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    assert!(err.to_string().contains("abc"), "{err}");
+
+    // Broken framing stays an error.
+    let (addr, _) = scripted(vec![head, b"zz\r\n"], Duration::ZERO, false).await;
+    let mut response = get(addr).await.unwrap();
+    let err = response.body_until_closed(STEP).await.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+}
+
+#[tokio::test]
+async fn the_longest_gap_between_reads_is_measured() {
+    let head = &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"[..];
+    let pause = Duration::from_millis(200);
+    let (addr, _) = scripted(
+        vec![head, b"1\r\na\r\n", b"1\r\nb\r\n0\r\n\r\n"],
+        pause,
+        false,
+    )
+    .await;
+    let mut response = get(addr).await.unwrap();
+    assert_eq!(response.body_to_end(STEP).await.unwrap(), b"ab");
+    // A sleep is never shorter than asked; the first read can only be
+    // late, which shortens the gap, hence half.
+    let gap = response.longest_gap();
+    assert!(gap >= pause / 2, "{gap:?}");
+
+    // One read brought everything: no gap at all.
+    let whole = &b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nab"[..];
+    let (addr, _) = scripted(vec![whole], Duration::ZERO, true).await;
+    let mut response = get(addr).await.unwrap();
+    assert_eq!(response.body_to_end(STEP).await.unwrap(), b"ab");
+    assert_eq!(response.stats().reads, 1);
+    assert_eq!(response.longest_gap(), Duration::ZERO);
+}
+
+#[tokio::test]
+async fn events_received_but_not_taken_can_be_taken_without_waiting() {
+    let body = &b"HTTP/1.1 200 OK\r\nContent-Length: 18\r\n\r\ndata: a\n\ndata: b\n\n"[..];
+    let (addr, _) = scripted(vec![body], Duration::ZERO, true).await;
+    let mut events = get(addr).await.unwrap().into_events();
+    assert_eq!(events.next_event().await.unwrap().unwrap().data, "a");
+    let rest = events.take_received();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].data, "b");
+    assert!(events.take_received().is_empty());
+}

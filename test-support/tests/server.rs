@@ -166,3 +166,57 @@ async fn requests_carry_any_header() {
     assert_eq!(response.body_to_end(STEP).await.unwrap(), b"41");
     server.stop().await;
 }
+
+#[cfg(all(feature = "tls", feature = "reqwest"))]
+mod tls_and_h2c {
+    use super::*;
+    use sse_test_support::fetch::{client_for, send, text};
+
+    #[actix_web::test]
+    async fn a_tls_server_speaks_http2_by_alpn_to_a_client_that_trusts_it() {
+        let server = ServerOptions::new().tls().serve(app);
+        let url = server.url("/ping");
+        assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+        assert!(server.cert_pem().unwrap().contains("BEGIN CERTIFICATE"));
+        let response = send(client_for(&server, false).get(&url)).await;
+        assert_eq!(response.version(), reqwest::Version::HTTP_2);
+        assert_eq!(text(response).await, "pong");
+        // A client that trusts only the usual roots refuses it.
+        let stranger = sse_test_support::fetch::client();
+        assert!(within(STEP, stranger.get(&url).send()).await.is_err());
+        server.stop().await;
+    }
+
+    #[actix_web::test]
+    async fn an_h2c_server_speaks_both_versions() {
+        let server = ServerOptions::new().h2c().serve(app);
+        assert!(server.cert_pem().is_none());
+        let url = server.url("/ping");
+        let response = send(client_for(&server, true).get(&url)).await;
+        assert_eq!(response.version(), reqwest::Version::HTTP_2);
+        assert_eq!(text(response).await, "pong");
+        let response = send(client_for(&server, false).get(&url)).await;
+        assert_eq!(response.version(), reqwest::Version::HTTP_11);
+        server.stop().await;
+    }
+}
+
+#[actix_web::test]
+async fn open_event_stream_refuses_what_is_not_one() {
+    let server = serve(app);
+    let mut events = RawRequest::get("/forever")
+        .open_event_stream(server.addr())
+        .await
+        .unwrap()
+        .into_events();
+    assert_eq!(events.next_event().await.unwrap().unwrap().data, "hello");
+    for path in ["/ping", "/missing"] {
+        let err = RawRequest::get(path)
+            .open_event_stream(server.addr())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{path}");
+        assert!(err.to_string().contains("not an event stream"), "{err}");
+    }
+    server.stop().await;
+}

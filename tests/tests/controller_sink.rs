@@ -200,17 +200,10 @@ fn start_with(options: ServerOptions) -> (TestServer, Probe) {
 }
 
 async fn open(server: &TestServer, path: &str) -> RawResponse {
-    let response = RawRequest::get(path)
-        .send(server.addr())
+    RawRequest::get(path)
+        .open_event_stream(server.addr())
         .await
-        .unwrap_or_else(|err| panic!("GET {path}: {err}"));
-    assert_eq!(response.status(), 200, "GET {path}");
-    assert_eq!(
-        response.header("content-type"),
-        Some("text/event-stream"),
-        "GET {path}"
-    );
-    response
+        .unwrap_or_else(|err| panic!("GET {path}: {err}"))
 }
 
 async fn body(server: &TestServer, path: &str) -> String {

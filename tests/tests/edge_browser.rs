@@ -6,10 +6,7 @@
 //!
 //! Two servers on 127.0.0.1: the page's (`A`, which also sets a cookie and
 //! takes the page's reports) and the streams' (`B`, behind CORS for
-//! exactly A's origin). Needs Chromium: see `browser/mod.rs`.
-
-mod browser;
-mod edge_util;
+//! exactly A's origin). Needs Chromium: see `sse_test_support::browser`.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,11 +14,11 @@ use std::time::{Duration, Instant};
 use actix_cors::Cors;
 use actix_web::dev::Service;
 use actix_web::{web, App, HttpRequest, HttpResponse};
-use browser::Browser;
-use edge_util::{serve, Transport};
 use futures_util::stream::{self, Stream, StreamExt};
 use serde_json::Value;
 use sse_runtime::{controller, sse, Event, SseEdge};
+use sse_test_support::browser::Browser;
+use sse_test_support::ServerOptions;
 
 /// Requests that reached server B (preflights included), as
 /// `METHOD path origin=.. last-event-id=..`.
@@ -117,14 +114,14 @@ es.onerror = () => fetch('/report', {method: 'POST', body: JSON.stringify(
 #[actix_web::test]
 async fn cross_origin_event_source_in_chromium() {
     // Fails, saying how to install it, when Chromium is missing.
-    browser::chromium();
+    let mut chromium = Browser::launch().unwrap_or_else(|err| panic!("{err}"));
 
     let reports: Arc<Mutex<Vec<Value>>> = Arc::default();
     // The page, once the addresses it names are known.
     let page: Arc<Mutex<String>> = Arc::default();
     let sink = reports.clone();
     let body = page.clone();
-    let pages = serve(Transport::Http1, move || {
+    let pages = ServerOptions::new().sse_defaults().serve(move || {
         let sink = sink.clone();
         let body = body.clone();
         App::new()
@@ -164,12 +161,12 @@ async fn cross_origin_event_source_in_chromium() {
                 }),
             )
     });
-    let page_origin = format!("http://127.0.0.1:{}", pages.addr.port());
+    let page_origin = format!("http://127.0.0.1:{}", pages.addr().port());
 
     let seen = Seen::default();
     let log = seen.clone();
     let allowed = page_origin.clone();
-    let streams = serve(Transport::Http1, move || {
+    let streams = ServerOptions::new().sse_defaults().serve(move || {
         let log = log.clone();
         // The README's recipe, for the page's exact origin.
         let cors = Cors::default()
@@ -201,14 +198,17 @@ async fn cross_origin_event_source_in_chromium() {
             })
             .service(Streams)
     });
-    let sse_origin = format!("http://127.0.0.1:{}", streams.addr.port());
+    let sse_origin = format!("http://127.0.0.1:{}", streams.addr().port());
     let refused = format!(
         "http://localhost:{}/refused?sse={sse_origin}",
-        pages.addr.port()
+        pages.addr().port()
     );
     *page.lock().unwrap() = PAGE.replace("REFUSED", &refused);
 
-    let mut chromium = Browser::open(&[&format!("{page_origin}/page?sse={sse_origin}")]);
+    chromium
+        .open(&format!("{page_origin}/page?sse={sse_origin}"))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
     let want = ["plain", "credentials", "refused"];
     let deadline = Instant::now() + Duration::from_secs(30);
     let done = |all: &[Value]| {

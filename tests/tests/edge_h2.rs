@@ -3,16 +3,15 @@
 //! events; a stream the client cancels (RST_STREAM) is cleaned up while
 //! its neighbours on the same connection go on.
 
-mod edge_util;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpRequest};
-use edge_util::{body_within, next_chunk, serve, within, Server, Transport, STEP};
 use futures_util::stream::{self, Stream, StreamExt};
 use reqwest::Version;
 use sse_runtime::{controller, sse, CleanUp, SseEdge};
+use sse_test_support::fetch::{client_for, read_until, send, text};
+use sse_test_support::{lossy, ServerOptions, TestServer, STEP};
 
 /// When each `/h2/idle` stream's `CleanUp` ran, by its `n`.
 #[derive(Clone, Default)]
@@ -56,10 +55,10 @@ impl H2 {
     }
 }
 
-fn start(transport: Transport) -> (Server, Cleaned) {
+fn start(options: ServerOptions) -> (TestServer, Cleaned) {
     let cleaned = Cleaned::default();
     let routes = cleaned.clone();
-    let server = serve(transport, move || {
+    let server = options.sse_defaults().serve(move || {
         App::new().wrap(SseEdge::new()).service(H2 {
             cleaned: routes.clone(),
         })
@@ -74,7 +73,7 @@ fn data_lines(body: &str) -> Vec<&str> {
         .collect()
 }
 
-async fn twenty_streams_on_one_connection(server: &Server, client: &reqwest::Client) {
+async fn twenty_streams_on_one_connection(server: &TestServer, client: &reqwest::Client) {
     // One stream first, so the connection exists before the burst (a
     // client racing 20 handshakes could open several).
     let warm = client
@@ -83,17 +82,15 @@ async fn twenty_streams_on_one_connection(server: &Server, client: &reqwest::Cli
         .await
         .unwrap();
     assert_eq!(warm.version(), Version::HTTP_2);
-    let warm = body_within(warm, STEP).await;
+    let warm = text(warm).await;
     let port = data_lines(&warm)[0].rsplit(':').next().unwrap().to_owned();
 
     let bodies = futures_util::future::join_all((0..20).map(|n| {
         let request = client.get(server.url(&format!("/h2/ticks/{n}")));
         async move {
-            let response = within(STEP, "a response head", request.send())
-                .await
-                .unwrap();
+            let response = send(request).await;
             assert_eq!(response.version(), Version::HTTP_2);
-            body_within(response, STEP).await
+            text(response).await
         }
     }))
     .await;
@@ -108,15 +105,15 @@ async fn twenty_streams_on_one_connection(server: &Server, client: &reqwest::Cli
 }
 
 async fn cancelled_stream_is_cleaned_up(
-    server: &Server,
+    server: &TestServer,
     client: &reqwest::Client,
     cleaned: &Cleaned,
 ) {
-    let mut kept = client.get(server.url("/h2/idle/1")).send().await.unwrap();
-    let mut cancelled = client.get(server.url("/h2/idle/2")).send().await.unwrap();
+    let mut kept = send(client.get(server.url("/h2/idle/1"))).await;
+    let mut cancelled = send(client.get(server.url("/h2/idle/2"))).await;
     assert_eq!(cancelled.version(), Version::HTTP_2);
-    assert!(next_chunk(&mut kept).await.unwrap().contains("idle 1"));
-    assert!(next_chunk(&mut cancelled).await.unwrap().contains("idle 2"));
+    read_until(&mut kept, b"idle 1", STEP).await;
+    read_until(&mut cancelled, b"idle 2", STEP).await;
     // Dropping the body makes the client reset the stream (RST_STREAM);
     // the connection stays, carrying stream 1.
     let dropped = Instant::now();
@@ -142,43 +139,44 @@ async fn cancelled_stream_is_cleaned_up(
         "the neighbour stream was closed too"
     );
     // The neighbour still gets its keep-alives.
-    let more = next_chunk(&mut kept).await.unwrap();
-    assert!(more.starts_with(':'), "{more:?}");
+    let more = read_until(&mut kept, b":", STEP).await;
+    assert!(more.starts_with(b":"), "{:?}", lossy(&more));
+}
+
+/// Both HTTP/2 checks over `options`' transport.
+async fn multiplexing_and_cancel(options: ServerOptions, h2_prior_knowledge: bool) {
+    let (server, cleaned) = start(options);
+    let client = client_for(&server, h2_prior_knowledge);
+    twenty_streams_on_one_connection(&server, &client).await;
+    cancelled_stream_is_cleaned_up(&server, &client, &cleaned).await;
+    server.stop().await;
 }
 
 #[actix_web::test]
 async fn tls_alpn_h2() {
-    let (server, cleaned) = start(Transport::Tls);
-    let client = server.client(false);
-    twenty_streams_on_one_connection(&server, &client).await;
-    cancelled_stream_is_cleaned_up(&server, &client, &cleaned).await;
-    server.stop().await;
+    multiplexing_and_cancel(ServerOptions::new().tls(), false).await;
 }
 
 #[actix_web::test]
 async fn h2c_prior_knowledge() {
-    let (server, cleaned) = start(Transport::H2c);
-    let client = server.client(true);
-    twenty_streams_on_one_connection(&server, &client).await;
-    cancelled_stream_is_cleaned_up(&server, &client, &cleaned).await;
-    server.stop().await;
+    multiplexing_and_cancel(ServerOptions::new().h2c(), true).await;
 }
 
 #[actix_web::test]
 async fn tls_still_serves_http1_clients() {
-    let (server, _) = start(Transport::Tls);
+    let (server, _) = start(ServerOptions::new().tls());
     let client = reqwest::Client::builder()
         .no_proxy()
         .http1_only()
         .use_rustls_tls()
         .tls_built_in_root_certs(false)
         .add_root_certificate(
-            reqwest::Certificate::from_pem(server.cert_pem.as_ref().unwrap().as_bytes()).unwrap(),
+            reqwest::Certificate::from_pem(server.cert_pem().unwrap().as_bytes()).unwrap(),
         )
         .build()
         .unwrap();
-    let response = client.get(server.url("/h2/ticks/7")).send().await.unwrap();
+    let response = send(client.get(server.url("/h2/ticks/7"))).await;
     assert_eq!(response.version(), Version::HTTP_11);
-    assert_eq!(data_lines(&body_within(response, STEP).await).len(), 5);
+    assert_eq!(data_lines(&text(response).await).len(), 5);
     server.stop().await;
 }

@@ -2,19 +2,18 @@
 //! trusted proxy's `X-Forwarded-For`, the CORS recipe of the README, and
 //! the metrics and log lines of a stream.
 
-mod edge_util;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use actix_cors::Cors;
 use actix_web::App;
-use edge_util::{body_within, next_chunk, serve, within, Transport, STEP};
 use futures_util::stream::{self, Stream, StreamExt};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use reqwest::header;
 use sse_runtime::{controller, sse, Limits, SseEdge};
+use sse_test_support::fetch::{client, read_until, send, text};
+use sse_test_support::{contains, within, RawRequest, ServerOptions, TestServer, STEP};
 
 struct Routes;
 
@@ -37,18 +36,9 @@ impl Routes {
     }
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(0)
-        .connect_timeout(STEP)
-        .build()
-        .unwrap()
-}
-
 #[actix_web::test]
 async fn caps_behind_a_trusted_proxy() {
-    let server = serve(Transport::Http1, || {
+    let server = ServerOptions::new().sse_defaults().serve(|| {
         let limits = Limits::new()
             .max_streams_per_client(2)
             .trust_forwarded_for(["127.0.0.1".parse().unwrap()]);
@@ -58,44 +48,47 @@ async fn caps_behind_a_trusted_proxy() {
     });
     let client = client();
     let open = |who: &'static str| {
-        client
-            .get(server.url("/x/endless"))
-            .header("x-forwarded-for", who)
-            .header(header::ACCEPT, "text/event-stream")
-            .send()
+        send(
+            client
+                .get(server.url("/x/endless"))
+                .header("x-forwarded-for", who)
+                .header(header::ACCEPT, "text/event-stream"),
+        )
     };
-    let mut first = within(STEP, "first", open("192.0.2.1")).await.unwrap();
-    let mut second = within(STEP, "second", open("192.0.2.1")).await.unwrap();
-    assert!(next_chunk(&mut first).await.unwrap().contains("open"));
-    assert!(next_chunk(&mut second).await.unwrap().contains("open"));
+    let mut first = open("192.0.2.1").await;
+    let mut second = open("192.0.2.1").await;
+    read_until(&mut first, b"open", STEP).await;
+    read_until(&mut second, b"open", STEP).await;
 
     // The browser-like third gets a stream that says when to come back.
-    let third = within(STEP, "third", open("192.0.2.1")).await.unwrap();
+    let third = open("192.0.2.1").await;
     assert_eq!(third.status(), 200);
-    let body = body_within(third, STEP).await;
+    let body = text(third).await;
     assert!(
         body.starts_with(": server busy, reconnect later\nretry: "),
         "{body:?}"
     );
     // A script gets 429 and Retry-After.
-    let script = client
-        .get(server.url("/x/endless"))
-        .header("x-forwarded-for", "192.0.2.1")
-        .send()
-        .await
-        .unwrap();
+    let script = send(
+        client
+            .get(server.url("/x/endless"))
+            .header("x-forwarded-for", "192.0.2.1"),
+    )
+    .await;
     assert_eq!(script.status(), 429);
     assert!(script.headers().contains_key(header::RETRY_AFTER));
     // Another client behind the same proxy is not affected.
-    let mut other = within(STEP, "other", open("192.0.2.2")).await.unwrap();
-    assert!(next_chunk(&mut other).await.unwrap().contains("open"));
+    let mut other = open("192.0.2.2").await;
+    read_until(&mut other, b"open", STEP).await;
 
     // A client leaving frees its place at once.
     drop(first);
     let deadline = Instant::now() + STEP;
     loop {
-        let mut again = within(STEP, "again", open("192.0.2.1")).await.unwrap();
-        if next_chunk(&mut again).await.unwrap().contains("open") {
+        let mut again = open("192.0.2.1").await;
+        // Still busy: the first chunk is the busy frame, not the event.
+        let chunk = within(STEP, again.chunk()).await.unwrap();
+        if chunk.is_some_and(|chunk| contains(&chunk, b"open")) {
             break;
         }
         assert!(Instant::now() < deadline, "the place was never freed");
@@ -116,17 +109,19 @@ fn cors() -> Cors {
 
 #[actix_web::test]
 async fn cors_recipe_over_a_socket() {
-    let server = serve(Transport::Http1, || App::new().wrap(cors()).service(Routes));
+    let server = ServerOptions::new()
+        .sse_defaults()
+        .serve(|| App::new().wrap(cors()).service(Routes));
     let client = client();
 
-    let preflight = client
-        .request(reqwest::Method::OPTIONS, server.url("/x/three"))
-        .header(header::ORIGIN, "http://app.example")
-        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET")
-        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "last-event-id")
-        .send()
-        .await
-        .unwrap();
+    let preflight = send(
+        client
+            .request(reqwest::Method::OPTIONS, server.url("/x/three"))
+            .header(header::ORIGIN, "http://app.example")
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "last-event-id"),
+    )
+    .await;
     assert_eq!(preflight.status(), 200);
     let h = preflight.headers();
     assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], "http://app.example");
@@ -136,30 +131,27 @@ async fn cors_recipe_over_a_socket() {
         .unwrap()
         .contains("last-event-id"));
 
-    let stream = client
-        .get(server.url("/x/three"))
-        .header(header::ORIGIN, "http://app.example")
-        .header("last-event-id", "41")
-        .send()
-        .await
-        .unwrap();
+    let stream = send(
+        client
+            .get(server.url("/x/three"))
+            .header(header::ORIGIN, "http://app.example")
+            .header("last-event-id", "41"),
+    )
+    .await;
     assert_eq!(stream.status(), 200);
     assert_eq!(
         stream.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
         "http://app.example"
     );
     assert_eq!(stream.headers()[header::CONTENT_TYPE], "text/event-stream");
-    assert_eq!(
-        body_within(stream, STEP).await,
-        "data: 1\n\ndata: 2\n\ndata: 3\n\n"
-    );
+    assert_eq!(text(stream).await, "data: 1\n\ndata: 2\n\ndata: 3\n\n");
 
-    let elsewhere = client
-        .get(server.url("/x/three"))
-        .header(header::ORIGIN, "http://evil.example")
-        .send()
-        .await
-        .unwrap();
+    let elsewhere = send(
+        client
+            .get(server.url("/x/three"))
+            .header(header::ORIGIN, "http://evil.example"),
+    )
+    .await;
     assert!(!elsewhere
         .headers()
         .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
@@ -197,17 +189,19 @@ fn observe() -> &'static (PrometheusHandle, Log) {
     })
 }
 
+/// The routes behind the edge middleware with its defaults.
+fn edge_server() -> TestServer {
+    ServerOptions::new()
+        .sse_defaults()
+        .serve(|| App::new().wrap(SseEdge::new()).service(Routes))
+}
+
 #[actix_web::test]
 async fn metrics_and_log_lines_over_a_socket() {
     let (metrics, log) = observe();
-    let server = serve(Transport::Http1, || {
-        App::new().wrap(SseEdge::new()).service(Routes)
-    });
-    let response = client().get(server.url("/x/three")).send().await.unwrap();
-    assert_eq!(
-        body_within(response, STEP).await.matches("data:").count(),
-        3
-    );
+    let server = edge_server();
+    let response = send(client().get(server.url("/x/three"))).await;
+    assert_eq!(text(response).await.matches("data:").count(), 3);
 
     let deadline = Instant::now() + STEP;
     let closed = loop {
@@ -241,16 +235,11 @@ async fn metrics_and_log_lines_over_a_socket() {
 
 #[actix_web::test]
 async fn a_stalled_client_ends_with_write_timeout() {
-    use tokio::io::AsyncWriteExt;
-
     let (metrics, log) = observe();
-    let server = serve(Transport::Http1, || {
-        App::new().wrap(SseEdge::new()).service(Routes)
-    });
+    let server = edge_server();
     // Asks for the endless fast stream and never reads a byte.
-    let mut stalled = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    stalled
-        .write_all(b"GET /x/fast HTTP/1.1\r\nHost: test\r\n\r\n")
+    let stalled = RawRequest::get("/x/fast")
+        .write_to(server.addr())
         .await
         .unwrap();
     let closed = "sse_streams_closed_total{route=\"/x/fast\",reason=\"write_timeout\"} 1";

@@ -1,16 +1,14 @@
 //! HTTP/2 (h2c): a client that cancels an idle stream (`RST_STREAM`), or
 //! whose connection closes, is noticed without any write on the stream.
 
-mod harden_util;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use actix_web::{App, HttpServer};
+use actix_web::App;
 use bytes::Bytes;
 use futures_util::stream::{self, Stream, StreamExt};
-use harden_util::within;
-use sse_runtime::{controller, sse, CleanUp, SseServerExt, SseSettings};
+use sse_runtime::{controller, sse, CleanUp, SseSettings};
+use sse_test_support::{within, ServerOptions, TestServer};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -33,29 +31,15 @@ impl Idle {
     }
 }
 
-fn start(
-    settings: Option<SseSettings>,
-) -> (
-    SocketAddr,
-    actix_web::dev::ServerHandle,
-    mpsc::UnboundedReceiver<Instant>,
-) {
+/// An h2c server with `settings` (`None`: without the connection hook),
+/// and the times its streams' `CleanUp`s ran.
+fn start(settings: Option<SseSettings>) -> (TestServer, mpsc::UnboundedReceiver<Instant>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let server = HttpServer::new(move || App::new().service(Idle { ended: tx.clone() }))
-        .workers(1)
-        .disable_signals();
-    let server = match settings {
-        Some(settings) => server.sse_settings(settings),
-        None => server,
-    };
-    let server = server
-        .bind_auto_h2c(("127.0.0.1", 0))
-        .expect("bind 127.0.0.1:0");
-    let addr = server.addrs()[0];
-    let server = server.run();
-    let handle = server.handle();
-    actix_rt::spawn(server);
-    (addr, handle, rx)
+    let server = ServerOptions::new()
+        .h2c()
+        .sse_settings(settings)
+        .serve(move || App::new().service(Idle { ended: tx.clone() }));
+    (server, rx)
 }
 
 /// An h2c client with one open `/idle` stream that has received its event.
@@ -67,7 +51,7 @@ struct H2Stream {
 }
 
 async fn open(addr: SocketAddr) -> H2Stream {
-    within(Duration::from_secs(5), "h2 stream", async {
+    within(Duration::from_secs(5), async {
         let tcp = TcpStream::connect(addr).await.expect("connect");
         let (client, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
         let connection = tokio::spawn(async move {
@@ -99,21 +83,17 @@ async fn open(addr: SocketAddr) -> H2Stream {
 }
 
 async fn cleanup_after(ended: &mut mpsc::UnboundedReceiver<Instant>, from: Instant) -> Duration {
-    let at = within(
-        Duration::from_secs(5),
-        "CleanUp after the cancel",
-        ended.recv(),
-    )
-    .await
-    .expect("channel open");
+    let at = within(Duration::from_secs(5), ended.recv())
+        .await
+        .expect("channel open");
     at.duration_since(from)
 }
 
 #[actix_web::test]
 async fn a_cancelled_idle_stream_is_noticed_without_a_write() {
     for settings in [Some(SseSettings::default()), None] {
-        let (addr, handle, mut ended) = start(settings);
-        let mut stream = open(addr).await;
+        let (server, mut ended) = start(settings);
+        let mut stream = open(server.addr()).await;
         let cancelled = Instant::now();
         stream.send.send_reset(h2::Reason::CANCEL);
         let latency = cleanup_after(&mut ended, cancelled).await;
@@ -126,14 +106,14 @@ async fn a_cancelled_idle_stream_is_noticed_without_a_write() {
         assert!(latency < Duration::from_secs(1), "{latency:?}");
         drop(stream.body);
         stream.connection.abort();
-        handle.stop(false).await;
+        server.stop().await;
     }
 }
 
 #[actix_web::test]
 async fn a_closed_h2_connection_ends_its_streams() {
-    let (addr, handle, mut ended) = start(Some(SseSettings::default()));
-    let stream = open(addr).await;
+    let (server, mut ended) = start(Some(SseSettings::default()));
+    let stream = open(server.addr()).await;
     let closed = Instant::now();
     // Dropping the connection's task closes the TCP connection.
     stream.connection.abort();
@@ -141,12 +121,13 @@ async fn a_closed_h2_connection_ends_its_streams() {
     let latency = cleanup_after(&mut ended, closed).await;
     println!("h2 connection close to CleanUp: {latency:?}");
     assert!(latency < Duration::from_secs(1), "{latency:?}");
-    handle.stop(false).await;
+    server.stop().await;
 }
 
 #[actix_web::test]
 async fn other_streams_on_the_connection_go_on() {
-    let (addr, handle, mut ended) = start(Some(SseSettings::default()));
+    let (server, mut ended) = start(Some(SseSettings::default()));
+    let addr = server.addr();
     let tcp = TcpStream::connect(addr).await.expect("connect");
     let (client, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
     let connection = tokio::spawn(async move {
@@ -159,7 +140,7 @@ async fn other_streams_on_the_connection_go_on() {
             .body(())
             .expect("request");
         let (response, send) = client.send_request(request, true).expect("send request");
-        let response = within(Duration::from_secs(5), "response", response)
+        let response = within(Duration::from_secs(5), response)
             .await
             .expect("response");
         streams.push((send, response.into_body()));
@@ -172,5 +153,5 @@ async fn other_streams_on_the_connection_go_on() {
     assert!(ended.try_recv().is_err(), "the other stream must stay open");
     drop(first);
     connection.abort();
-    handle.stop(false).await;
+    server.stop().await;
 }

@@ -2,17 +2,17 @@
 //! panics half-way, a stream that panics before its first event, an encoding
 //! error whose text must not reach the client, and a user's own error item.
 
-mod harden_util;
-
 use std::time::Duration;
 
 use actix_web::App;
 use futures_util::stream::{self, Stream, StreamExt};
-use harden_util::{events, start, Client};
 use serde::ser::{Error as _, SerializeStruct, Serializer};
 use serde::Serialize;
 use sse_runtime::parse::ReceivedEvent;
-use sse_runtime::{controller, sse, SseSettings};
+use sse_runtime::{controller, sse};
+use sse_test_support::{
+    lossy, parse_events, RawRequest, RawResponse, ServerOptions, TestServer, STEP,
+};
 
 /// Serializes `{"seq":n,"ok":true}`, except that `n == 2` panics after the
 /// first field and `n == 3` fails with a secret-bearing error.
@@ -87,13 +87,39 @@ impl Failing {
     }
 }
 
-/// A whole response of `path`, after the connection ended.
-async fn fetch(path: &str) -> Client {
-    let server = start(Some(SseSettings::default()), || App::new().service(Failing));
-    let mut client = Client::get(server.addr, path).await;
-    client.read_to_end(Duration::from_secs(5)).await;
-    server.handle.stop(false).await;
-    client
+fn start() -> TestServer {
+    ServerOptions::new()
+        .sse_defaults()
+        .serve(|| App::new().service(Failing))
+}
+
+/// A whole response of `path`: its head, its body, and whether the body
+/// ended properly (not cut off by the connection's end).
+struct Fetched {
+    response: RawResponse,
+    body: Vec<u8>,
+    ended: bool,
+}
+
+impl Fetched {
+    fn text(&self) -> String {
+        lossy(&self.body)
+    }
+}
+
+async fn fetch(path: &str) -> Fetched {
+    let server = start();
+    let mut response = RawRequest::get(path).send(server.addr()).await.unwrap();
+    let (body, ended) = response
+        .body_until_closed(Duration::from_secs(5))
+        .await
+        .unwrap();
+    server.stop().await;
+    Fetched {
+        response,
+        body,
+        ended,
+    }
 }
 
 fn data(event: &ReceivedEvent) -> (&str, &str) {
@@ -101,25 +127,27 @@ fn data(event: &ReceivedEvent) -> (&str, &str) {
 }
 
 /// An event stream that ended properly, whose events are `expected`.
-fn assert_stream(client: &Client, expected: &[(&str, &str)]) {
-    let head = client.head();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+fn assert_stream(client: &Fetched, expected: &[(&str, &str)]) {
+    let head = client.response.headers();
+    assert_eq!(client.response.status(), 200, "{head:?}");
     assert!(
-        head.to_ascii_lowercase()
-            .contains("content-type: text/event-stream"),
-        "{head}"
+        client
+            .response
+            .header("content-type")
+            .is_some_and(|value| value.starts_with("text/event-stream")),
+        "{head:?}"
     );
-    let (body, ended) = client.body();
-    assert!(ended, "the stream must end cleanly: {:?}", client.text());
-    let events = events(&body);
+    let body = &client.body;
+    assert!(
+        client.ended,
+        "the stream must end cleanly: {:?}",
+        client.text()
+    );
+    let events = parse_events(body).unwrap();
     let got: Vec<_> = events.iter().map(data).collect();
-    assert_eq!(got, expected, "{:?}", String::from_utf8_lossy(&body));
+    assert_eq!(got, expected, "{:?}", lossy(body));
     // Nothing left over: the body is exactly whole events.
-    assert!(
-        body.ends_with(b"\n\n"),
-        "{:?}",
-        String::from_utf8_lossy(&body)
-    );
+    assert!(body.ends_with(b"\n\n"), "{:?}", lossy(body));
 }
 
 const INTERNAL: (&str, &str) = ("error", "internal error");
@@ -160,13 +188,16 @@ async fn a_users_own_error_item_keeps_its_text() {
 
 #[actix_web::test]
 async fn a_panic_in_the_method_itself_is_a_500() {
-    let server = start(Some(SseSettings::default()), || App::new().service(Failing));
+    let server = start();
     // An ordinary error response: the connection stays open (keep-alive).
-    let client = Client::open(server.addr, "/method-panic", "the SSE route panicked").await;
-    assert!(
-        client.head().starts_with("HTTP/1.1 500"),
-        "{}",
-        client.text()
-    );
-    server.handle.stop(false).await;
+    let mut response = RawRequest::get("/method-panic")
+        .send(server.addr())
+        .await
+        .unwrap();
+    let body = response
+        .read_until(b"the SSE route panicked", STEP)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500, "{:?}", lossy(&body));
+    server.stop().await;
 }

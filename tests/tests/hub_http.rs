@@ -3,26 +3,20 @@
 //! races, the `sse-missed` signal, a stalled client among 100 readers,
 //! `204` after close, presence, and publishes from many threads.
 //!
-//! Helpers are local to this file (a loopback server, an event-stream
-//! client on reqwest, a raw client whose socket can stall).
+//! Clients are sse-test-support's raw HTTP/1.1 client (one with a tiny
+//! receive buffer stalls), read through the runtime's WHATWG parser.
 
-use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::ServerHandle;
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpResponse};
 use sse_runtime::hub::{Hub, HubError};
-use sse_runtime::parse::{EventStreamParser, ReceivedEvent};
+use sse_runtime::parse::ReceivedEvent;
 use sse_runtime::{controller, sse, LastEventId, Subscription};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
-use tokio::time::{sleep, timeout, Instant};
-
-/// Bound on any single wait in these tests.
-const STEP: Duration = Duration::from_secs(10);
+use sse_test_support::fetch::{body, client, send};
+use sse_test_support::{wait_until, within, EventReader, RawRequest, ServerOptions, TestServer};
+use tokio::time::sleep;
 
 // ---------------------------------------------------------------------------
 // The routes under test
@@ -92,227 +86,63 @@ async fn publish(hub: &Hub, topic: &str, body: String) -> HttpResponse {
 }
 
 // ---------------------------------------------------------------------------
-// Local helpers
+// Helpers (the shared ones are sse-test-support's)
 // ---------------------------------------------------------------------------
 
+/// Bound on any single wait in these tests: generous, as 100 readers share
+/// the machine with a publisher.
+const WAIT: Duration = Duration::from_secs(10);
+
 /// A loopback server for `hub`'s routes; stopped when dropped.
-struct Server {
-    addr: SocketAddr,
-    handle: ServerHandle,
+fn start(hub: &Hub) -> TestServer {
+    let hub = hub.clone();
+    ServerOptions::new()
+        // Notice a client that leaves at once (presence, counts).
+        .detect_half_close(true)
+        .serve(move || App::new().service(Routes { hub: hub.clone() }))
 }
 
-impl Server {
-    /// Must run inside an actix System (`#[actix_web::test]`).
-    fn start(hub: &Hub) -> Self {
-        let hub = hub.clone();
-        let server = HttpServer::new(move || App::new().service(Routes { hub: hub.clone() }))
-            .workers(1)
-            // Notice a client that leaves at once (presence, counts).
-            .h1_allow_half_closed(false)
-            .disable_signals()
-            .shutdown_timeout(1)
-            .bind(("127.0.0.1", 0))
-            .expect("bind 127.0.0.1:0");
-        let addr = server.addrs()[0];
-        let server = server.run();
-        let handle = server.handle();
-        actix_rt::spawn(server);
-        Server { addr, handle }
+/// A request for `path`, with `Last-Event-ID` when given.
+fn get(path: &str, last_event_id: Option<&str>) -> RawRequest {
+    let request = RawRequest::get(path).timeout(WAIT);
+    match last_event_id {
+        Some(id) => request.header("Last-Event-ID", id),
+        None => request,
     }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Sends the stop command; completion is not awaited here.
-        drop(self.handle.stop(false));
-    }
-}
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(0)
-        .connect_timeout(STEP)
-        .build()
-        .expect("reqwest client")
 }
 
 /// An event stream read the way `EventSource` reads it.
-struct Stream {
-    response: reqwest::Response,
-    parser: EventStreamParser,
-    ready: VecDeque<ReceivedEvent>,
-    ended: bool,
-}
-
-impl Stream {
-    async fn open(url: &str, last_event_id: Option<&str>) -> Self {
-        let mut request = http().get(url);
-        if let Some(id) = last_event_id {
-            request = request.header("Last-Event-ID", id);
-        }
-        let response = timeout(STEP, request.send())
-            .await
-            .expect("response head in time")
-            .expect("request");
-        assert_eq!(response.status(), 200, "{url}");
-        Stream {
-            response,
-            parser: EventStreamParser::new(),
-            ready: VecDeque::new(),
-            ended: false,
-        }
-    }
-
-    /// The next event, `None` at the end of the stream; panics after
-    /// [`STEP`] without one.
-    async fn next(&mut self) -> Option<ReceivedEvent> {
-        loop {
-            if let Some(event) = self.ready.pop_front() {
-                return Some(event);
-            }
-            if self.ended {
-                return None;
-            }
-            let chunk = timeout(STEP, self.response.chunk())
-                .await
-                .expect("an event in time")
-                .expect("body");
-            match chunk {
-                Some(bytes) => self
-                    .parser
-                    .feed_into(&bytes, &mut self.ready)
-                    .expect("well-formed stream"),
-                None => self.ended = true,
-            }
-        }
-    }
-
-    /// The events already received but not yet taken: a browser would
-    /// have dispatched them all.
-    fn take_received(&mut self) -> Vec<ReceivedEvent> {
-        self.ready.drain(..).collect()
-    }
-
-    /// What a browser would send as `Last-Event-ID` now.
-    fn last_event_id(&self) -> &str {
-        self.parser.last_event_id()
-    }
+async fn open(server: &TestServer, path: &str, last_event_id: Option<&str>) -> EventReader {
+    get(path, last_event_id)
+        .open_event_stream(server.addr())
+        .await
+        .unwrap_or_else(|err| panic!("GET {path}: {err}"))
+        .into_events()
+        .with_timeout(WAIT)
 }
 
 /// A client whose receive buffer is tiny and which reads only when told:
 /// a connection that stalls.
-struct RawStream {
-    socket: TcpStream,
-    /// Received bytes not yet decoded (chunked transfer coding).
-    raw: Vec<u8>,
-    parser: EventStreamParser,
-    ended: bool,
+async fn open_stalling(server: &TestServer, path: &str) -> EventReader {
+    let response = get(path, None)
+        .recv_buffer_size(4096)
+        .read_size(64 * 1024)
+        .open_event_stream(server.addr())
+        .await
+        .unwrap_or_else(|err| panic!("GET {path}: {err}"));
+    assert_eq!(response.header("transfer-encoding"), Some("chunked"));
+    response.into_events().with_timeout(WAIT)
 }
 
-impl RawStream {
-    async fn open(addr: SocketAddr, path: &str) -> Self {
-        let socket = TcpSocket::new_v4().expect("socket");
-        socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
-        let mut socket = timeout(STEP, socket.connect(addr))
-            .await
-            .expect("connect in time")
-            .expect("connect");
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
-        socket.write_all(request.as_bytes()).await.expect("request");
-        let mut stream = RawStream {
-            socket,
-            raw: Vec::new(),
-            parser: EventStreamParser::new(),
-            ended: false,
-        };
-        let head_end = loop {
-            if let Some(at) = find(&stream.raw, b"\r\n\r\n") {
-                break at;
-            }
-            assert!(stream.fill().await > 0, "connection closed before the head");
-        };
-        let head = String::from_utf8_lossy(&stream.raw[..head_end]).into_owned();
-        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-        assert!(head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked"));
-        stream.raw.drain(..head_end + 4);
-        stream
-    }
-
-    async fn fill(&mut self) -> usize {
-        let mut buf = [0; 64 * 1024];
-        let n = timeout(STEP, self.socket.read(&mut buf))
-            .await
-            .expect("bytes in time")
-            .expect("read");
-        self.raw.extend_from_slice(&buf[..n]);
-        n
-    }
-
-    /// Reads until the response ends, returning every event.
-    async fn read_to_end(&mut self) -> Vec<ReceivedEvent> {
-        let mut events = Vec::new();
-        while !self.ended {
-            self.decode(&mut events);
-            if !self.ended && self.fill().await == 0 {
-                panic!("connection closed inside the body");
-            }
-        }
-        events
-    }
-
-    /// Reads until `n` events arrived.
-    async fn read_events(&mut self, n: usize) -> Vec<ReceivedEvent> {
-        let mut events = Vec::new();
-        loop {
-            self.decode(&mut events);
-            if events.len() >= n || self.ended {
-                return events;
-            }
-            assert!(self.fill().await > 0, "connection closed inside the body");
-        }
-    }
-
-    /// Decodes whole chunks from `raw` into events.
-    fn decode(&mut self, events: &mut Vec<ReceivedEvent>) {
-        while let Some(line_end) = find(&self.raw, b"\r\n") {
-            let size = std::str::from_utf8(&self.raw[..line_end])
-                .ok()
-                .and_then(|s| usize::from_str_radix(s.trim(), 16).ok())
-                .expect("chunk size");
-            if self.raw.len() < line_end + 2 + size + 2 {
-                return;
-            }
-            let start = line_end + 2;
-            self.parser
-                .feed_into(&self.raw[start..start + size], events)
-                .expect("well-formed stream");
-            self.raw.drain(..start + size + 2);
-            if size == 0 {
-                self.ended = true;
-                return;
-            }
-        }
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+/// The next event, `None` at the end of the stream; panics after [`WAIT`]
+/// without one.
+async fn next(stream: &mut EventReader) -> Option<ReceivedEvent> {
+    stream.next_event().await.unwrap()
 }
 
 /// Waits (bounded) until `cond` holds.
-async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + STEP;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        sleep(Duration::from_millis(2)).await;
-    }
+async fn eventually(what: &str, cond: impl FnMut() -> bool) {
+    assert!(wait_until(WAIT, cond).await, "timed out waiting for {what}");
 }
 
 fn seq(event: &ReceivedEvent) -> u64 {
@@ -331,21 +161,21 @@ fn seq(event: &ReceivedEvent) -> u64 {
 /// after `last` (header, or query parameter every third time), takes up to
 /// `limit` events, drops the connection, and returns what it received.
 async fn connect_read_drop(
-    server: &Server,
+    server: &TestServer,
     last: &mut String,
     round: usize,
     limit: usize,
 ) -> Vec<u64> {
     let mut stream = if round.is_multiple_of(3) && !last.is_empty() {
         let path = format!("/hub/topic/feed?lastEventId={last}");
-        Stream::open(&server.url(&path), None).await
+        open(server, &path, None).await
     } else {
         let id = (!last.is_empty()).then_some(last.as_str());
-        Stream::open(&server.url("/hub/topic/feed"), id).await
+        open(server, "/hub/topic/feed", id).await
     };
     let mut got = Vec::new();
     while got.len() < limit {
-        let Some(event) = stream.next().await else {
+        let Some(event) = next(&mut stream).await else {
             break;
         };
         got.push(seq(&event));
@@ -364,7 +194,7 @@ async fn resume_after_many_reconnects_has_no_gap_or_duplicate_while_publishing()
         .history(usize::MAX)
         .history_bytes(usize::MAX)
         .build();
-    let server = Server::start(&hub);
+    let server = start(&hub);
     // A publisher on its own thread, in bursts as fast as it can with a
     // breath in between (so the run stays short); "noise" puts holes into
     // the feed's ids.
@@ -417,7 +247,7 @@ async fn resume_after_many_reconnects_has_no_gap_or_duplicate_while_publishing()
 #[actix_web::test]
 async fn the_missed_signal_for_too_old_other_epoch_and_unknown_ids() {
     let hub = Hub::builder().history(2).build();
-    let server = Server::start(&hub);
+    let server = start(&hub);
     let first = hub.publish("t", "1").await.unwrap();
     for i in 2..=5 {
         hub.publish("t", i.to_string()).await.unwrap();
@@ -433,11 +263,11 @@ async fn the_missed_signal_for_too_old_other_epoch_and_unknown_ids() {
         for query in [false, true] {
             let mut stream = if query {
                 let path = format!("/hub/live/t?lastEventId={id}");
-                Stream::open(&server.url(&path), None).await
+                open(&server, &path, None).await
             } else {
-                Stream::open(&server.url("/hub/live/t"), Some(&id)).await
+                open(&server, "/hub/live/t", Some(&id)).await
             };
-            let event = stream.next().await.unwrap();
+            let event = next(&mut stream).await.unwrap();
             assert_eq!(event.event, "sse-missed");
             let data: serde_json::Value = event.json().unwrap();
             assert_eq!(data["reason"], reason, "{id} (query: {query})");
@@ -449,16 +279,16 @@ async fn the_missed_signal_for_too_old_other_epoch_and_unknown_ids() {
     }
     // A garbage header counts as no id: a plain live start.
     let garbage = "x".repeat(LastEventId::MAX_LEN + 1);
-    let mut stream = Stream::open(&server.url("/hub/live/t"), Some(&garbage)).await;
+    let mut stream = open(&server, "/hub/live/t", Some(&garbage)).await;
     let id = hub.publish("t", "after").await.unwrap();
-    let event = stream.next().await.unwrap();
+    let event = next(&mut stream).await.unwrap();
     assert_eq!((event.data.as_str(), event.id), ("after", id.to_string()));
 }
 
 #[actix_web::test]
 async fn last_event_id_query_parameter_resumes() {
     let hub = Hub::builder().history(10).build();
-    let server = Server::start(&hub);
+    let server = start(&hub);
     let ids: Vec<_> =
         futures_util::future::join_all((0..4).map(|i| hub.publish("q", i.to_string())))
             .await
@@ -466,19 +296,19 @@ async fn last_event_id_query_parameter_resumes() {
             .map(Result::unwrap)
             .collect();
     let path = format!("/hub/live/q?user=x&lastEventId={}", ids[1]);
-    let mut stream = Stream::open(&server.url(&path), None).await;
-    assert_eq!(stream.next().await.unwrap().data, "2");
-    assert_eq!(stream.next().await.unwrap().data, "3");
+    let mut stream = open(&server, &path, None).await;
+    assert_eq!(next(&mut stream).await.unwrap().data, "2");
+    assert_eq!(next(&mut stream).await.unwrap().data, "3");
     // The header wins over the parameter.
-    let mut stream = Stream::open(&server.url(&path), Some(&ids[2].to_string())).await;
-    assert_eq!(stream.next().await.unwrap().data, "3");
+    let mut stream = open(&server, &path, Some(&ids[2].to_string())).await;
+    assert_eq!(next(&mut stream).await.unwrap().data, "3");
 }
 
 /// What [`stall_one_among_a_hundred`] leaves: the server, the stalled
 /// client (not read since its response head) and the ids published.
 struct Stalled {
-    server: Server,
-    client: RawStream,
+    server: TestServer,
+    client: EventReader,
     published: Vec<u64>,
 }
 
@@ -490,9 +320,9 @@ async fn stall_one_among_a_hundred(hub: &Hub) -> Stalled {
     const BULK: usize = 2_000;
     const SMALL: usize = 500;
     const BURST: usize = 25;
-    let server = Server::start(hub);
+    let server = start(hub);
 
-    let client = RawStream::open(server.addr, "/hub/live/feed").await;
+    let client = open_stalling(&server, "/hub/live/feed").await;
     eventually("the stalled client's subscription", || {
         hub.subscribers("feed") == 1
     })
@@ -512,12 +342,12 @@ async fn stall_one_among_a_hundred(hub: &Hub) -> Stalled {
     let failed = Arc::new(AtomicBool::new(false));
     let mut readers = Vec::new();
     for r in 0..READERS {
-        let mut stream = Stream::open(&server.url("/hub/live/feed"), None).await;
+        let mut stream = open(&server, "/hub/live/feed", None).await;
         let progress = progress.clone();
         let failed = failed.clone();
         readers.push(actix_rt::spawn(async move {
             for want in 0..SMALL {
-                let event = stream.next().await.expect("the stream goes on");
+                let event = next(&mut stream).await.expect("the stream goes on");
                 if event.data != want.to_string() {
                     failed.store(true, Ordering::SeqCst);
                     panic!("reader {r}: got {:?}, want {want}", event.data);
@@ -547,10 +377,7 @@ async fn stall_one_among_a_hundred(hub: &Hub) -> Stalled {
         assert!(!failed.load(Ordering::SeqCst), "a reader saw a wrong event");
     }
     for reader in readers {
-        timeout(STEP, reader)
-            .await
-            .expect("reader done in time")
-            .expect("reader saw every event");
+        within(WAIT, reader).await.expect("reader saw every event");
     }
     Stalled {
         server,
@@ -578,16 +405,16 @@ async fn a_stalled_client_is_disconnected_and_resumes_from_history() {
 
     // Reading again, it gets a part without gaps, then its stream ends
     // (it was disconnected as a laggard).
-    let before = client.read_to_end().await;
+    let before = client.collect_all().await.unwrap();
     assert!(before.len() < published.len());
     assert_eq!(seqs(&before), published[..before.len()]);
 
     // Its reconnect resumes from history: nothing lost, nothing twice.
-    let last = client.parser.last_event_id().to_owned();
-    let mut resumed = Stream::open(&server.url("/hub/live/feed"), Some(&last)).await;
+    let last = client.last_event_id().to_owned();
+    let mut resumed = open(&server, "/hub/live/feed", Some(&last)).await;
     let mut after = Vec::new();
     while before.len() + after.len() < published.len() {
-        after.push(resumed.next().await.expect("the replay goes on"));
+        after.push(next(&mut resumed).await.expect("the replay goes on"));
     }
     assert_eq!(seqs(&after), published[before.len()..]);
 }
@@ -607,81 +434,71 @@ async fn a_stalled_client_skips_with_the_count_of_what_it_missed() {
     // Reading again, it gets events and `sse-missed` notices; each notice
     // counts exactly the events skipped where it stands, until every
     // published event is received or counted.
-    let mut next = 0;
+    let mut at = 0;
     let mut notices = 0;
-    while next < published.len() {
-        for event in client.read_events(1).await {
-            if event.event == "sse-missed" {
-                let data: serde_json::Value = event.json().unwrap();
-                assert_eq!(data["reason"], "lagged");
-                next += data["missed"].as_u64().unwrap() as usize;
-                notices += 1;
-            } else {
-                assert_eq!(seq(&event), published[next], "at {next}");
-                next += 1;
-            }
+    while at < published.len() {
+        let event = next(&mut client).await.expect("the stream goes on");
+        if event.event == "sse-missed" {
+            let data: serde_json::Value = event.json().unwrap();
+            assert_eq!(data["reason"], "lagged");
+            at += data["missed"].as_u64().unwrap() as usize;
+            notices += 1;
+        } else {
+            assert_eq!(seq(&event), published[at], "at {at}");
+            at += 1;
         }
     }
-    assert_eq!(next, published.len(), "no more than was published");
+    assert_eq!(at, published.len(), "no more than was published");
     assert!(notices >= 1);
 
     // Now at the live edge, it receives what comes next.
     let tail = hub.publish("feed", "tail").await.unwrap();
-    let events = client.read_events(1).await;
-    assert_eq!(
-        (events[0].data.as_str(), seq(&events[0])),
-        ("tail", tail.seq())
-    );
+    let event = next(&mut client).await.expect("the stream goes on");
+    assert_eq!((event.data.as_str(), seq(&event)), ("tail", tail.seq()));
 }
 
 #[actix_web::test]
 async fn a_closed_topic_ends_its_streams_and_then_answers_204() {
     let hub = Hub::builder().history(10).build();
-    let server = Server::start(&hub);
-    let mut stream = Stream::open(&server.url("/hub/live/task"), None).await;
+    let server = start(&hub);
+    let mut stream = open(&server, "/hub/live/task", None).await;
     eventually("the subscription", || hub.subscribers("task") == 1).await;
     hub.publish("task", "50%").await.unwrap();
     let done = hub.publish("task", "done").await.unwrap();
     assert!(hub.close("task"));
-    assert_eq!(stream.next().await.unwrap().data, "50%");
-    assert_eq!(stream.next().await.unwrap().data, "done");
-    assert!(stream.next().await.is_none(), "the stream ends");
+    assert_eq!(next(&mut stream).await.unwrap().data, "50%");
+    assert_eq!(next(&mut stream).await.unwrap().data, "done");
+    assert!(next(&mut stream).await.is_none(), "the stream ends");
     assert_eq!(stream.last_event_id(), done.to_string());
 
     // EventSource reconnects after an ending stream: it gets 204 and stops.
     for id in [Some(done.to_string()), None] {
-        let mut request = http().get(server.url("/hub/live/task"));
-        if let Some(id) = &id {
-            request = request.header("Last-Event-ID", id);
-        }
-        let response = timeout(STEP, request.send()).await.unwrap().unwrap();
+        let mut response = get("/hub/live/task", id.as_deref())
+            .send(server.addr())
+            .await
+            .unwrap();
         assert_eq!(response.status(), 204, "{id:?}");
-        assert!(response.bytes().await.unwrap().is_empty());
+        assert!(response.body_to_end(WAIT).await.unwrap().is_empty());
     }
     // Publishing to it is refused.
-    let response = http()
-        .post(server.url("/hub/topic/task"))
-        .body("late")
-        .send()
-        .await
-        .unwrap();
+    let response = send(client().post(server.url("/hub/topic/task")).body("late")).await;
     assert_eq!(response.status(), 409);
 }
 
 #[actix_web::test]
 async fn presence_counts_and_join_leave_events() {
     let hub = Hub::new();
-    let server = Server::start(&hub);
-    let mut watcher = Stream::open(&server.url("/hub/room/lobby?user=watcher"), None).await;
-    let joined = watcher.next().await.unwrap();
+    let server = start(&hub);
+    let mut watcher = open(&server, "/hub/room/lobby?user=watcher", None).await;
+    let joined = next(&mut watcher).await.unwrap();
     assert_eq!(
         (joined.event.as_str(), joined.data.as_str()),
         ("user-joined", "watcher")
     );
     assert_eq!(hub.subscribers("room/lobby"), 1);
 
-    let ann = Stream::open(&server.url("/hub/room/lobby?user=ann"), None).await;
-    let joined = watcher.next().await.unwrap();
+    let ann = open(&server, "/hub/room/lobby?user=ann", None).await;
+    let joined = next(&mut watcher).await.unwrap();
     assert_eq!(
         (joined.event.as_str(), joined.data.as_str()),
         ("user-joined", "ann")
@@ -690,7 +507,7 @@ async fn presence_counts_and_join_leave_events() {
 
     // The connection's end is the subscription's end.
     drop(ann);
-    let left = watcher.next().await.unwrap();
+    let left = next(&mut watcher).await.unwrap();
     assert_eq!(
         (left.event.as_str(), left.data.as_str()),
         ("user-left", "ann")
@@ -698,15 +515,10 @@ async fn presence_counts_and_join_leave_events() {
     eventually("the count to drop", || hub.subscribers("room/lobby") == 1).await;
 
     // A POST reaches the room; its answer carries the id.
-    let response = http()
-        .post(server.url("/hub/room/lobby"))
-        .body("hello")
-        .send()
-        .await
-        .unwrap();
+    let response = send(client().post(server.url("/hub/room/lobby")).body("hello")).await;
     assert_eq!(response.status(), 202);
-    let body: serde_json::Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
-    let message = watcher.next().await.unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&body(response).await).unwrap();
+    let message = next(&mut watcher).await.unwrap();
     assert_eq!(message.data, "hello");
     assert_eq!(body["id"], message.id);
 }
@@ -716,8 +528,8 @@ async fn publishes_from_many_threads_reach_the_client_in_order() {
     const THREADS: usize = 8;
     const EACH: usize = 500;
     let hub = Hub::builder().queue(THREADS * EACH).build();
-    let server = Server::start(&hub);
-    let mut stream = Stream::open(&server.url("/hub/live/shared"), None).await;
+    let server = start(&hub);
+    let mut stream = open(&server, "/hub/live/shared", None).await;
     eventually("the subscription", || hub.subscribers("shared") == 1).await;
     let threads: Vec<_> = (0..THREADS)
         .map(|t| {
@@ -732,7 +544,7 @@ async fn publishes_from_many_threads_reach_the_client_in_order() {
     let mut next_of = [0usize; THREADS];
     let mut previous = 0;
     for _ in 0..THREADS * EACH {
-        let event = stream.next().await.expect("the stream goes on");
+        let event = next(&mut stream).await.expect("the stream goes on");
         assert!(seq(&event) > previous, "ids grow");
         previous = seq(&event);
         let (t, i) = event.data.split_once(':').unwrap();

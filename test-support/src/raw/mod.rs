@@ -194,6 +194,15 @@ impl RawResponse {
         self.wire.last_read_at
     }
 
+    /// The longest time between two reads that brought data, the head's
+    /// included: how long this client went without receiving anything
+    /// while it was reading. A client that stops calling the reading
+    /// methods stalls on purpose and sees no gap for it until it reads
+    /// again.
+    pub fn longest_gap(&self) -> Duration {
+        self.wire.longest_gap
+    }
+
     /// What the body cost to receive so far.
     pub fn stats(&self) -> BodyStats {
         BodyStats {
@@ -322,6 +331,36 @@ impl RawResponse {
             return Err(after(err, &body));
         }
         Ok(body)
+    }
+
+    /// Reads until the body ends or the connection goes away inside it (a
+    /// FIN or an RST from the server), waiting at most `limit`; returns what
+    /// this call received and whether the body ended properly (`false`:
+    /// cut off, as a server does to a client it drops).
+    ///
+    /// # Errors
+    /// Malformed framing ([`io::ErrorKind::InvalidData`]), another I/O
+    /// error, or [`io::ErrorKind::TimedOut`] when the connection is still
+    /// open after `limit`; the message shows what arrived.
+    pub async fn body_until_closed(&mut self, limit: Duration) -> io::Result<(Vec<u8>, bool)> {
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut body = Vec::new();
+        loop {
+            let failure = match timeout_at(deadline, self.next_chunk()).await {
+                Ok(Ok(Some(chunk))) => {
+                    body.extend_from_slice(&chunk);
+                    continue;
+                }
+                Ok(Ok(None)) => return Ok((body, true)),
+                Ok(Err(err)) if is_cut(&err) => return Ok((body, false)),
+                Ok(Err(err)) => err,
+                Err(_) => io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("the connection stayed open for {limit:?}"),
+                ),
+            };
+            return Err(after(failure, &body));
+        }
     }
 
     /// Reads the rest of the body, handing each decoded piece to `on_data`
@@ -461,6 +500,18 @@ impl<F: FnMut(&[u8])> Sink for Pass<'_, F> {
     fn chunk_end(&mut self) {
         self.stats.chunks += 1;
     }
+}
+
+/// Whether `err` is the connection going away rather than something wrong
+/// with what was sent.
+fn is_cut(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
 }
 
 /// `err` with what had arrived before it, for the test's failure message.

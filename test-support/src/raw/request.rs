@@ -19,6 +19,10 @@ use crate::wait::STEP;
 /// says otherwise.
 const DEFAULT_READ_SIZE: usize = 16 * 1024;
 
+/// How long [`RawRequest::open_event_stream`] reads a refusal's body for
+/// its error message.
+const SHOW_REFUSAL: Duration = Duration::from_millis(200);
+
 /// An HTTP/1.1 request to send over a fresh connection, written exactly as
 /// given: any method, target and headers (`Last-Event-ID`, a broken
 /// `Accept`, ...). `Host` and `Content-Length` are added unless given.
@@ -125,6 +129,31 @@ impl RawRequest {
             self.write_to(addr).await?.response().await
         })
         .await
+    }
+
+    /// [`send`](Self::send), for a response that must be an event stream:
+    /// `200` with `Content-Type: text/event-stream`.
+    ///
+    /// # Errors
+    /// As `send`, and [`io::ErrorKind::InvalidData`] for any other answer
+    /// (the message names the status, the content type and the start of
+    /// the body).
+    pub async fn open_event_stream(self, addr: SocketAddr) -> io::Result<RawResponse> {
+        let mut response = self.send(addr).await?;
+        let content_type = response.header("content-type").map(str::to_owned);
+        if response.status() == 200 && content_type.as_deref() == Some("text/event-stream") {
+            return Ok(response);
+        }
+        // Whatever of the body comes quickly explains the refusal best.
+        let start = response.body_for(SHOW_REFUSAL).await.unwrap_or_default();
+        Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "not an event stream: status {}, content type {content_type:?}, body {:?}",
+                response.status(),
+                lossy(&start)
+            ),
+        ))
     }
 
     /// Connects to `addr` and writes the request, leaving the response

@@ -27,6 +27,8 @@ pub(crate) struct Wire {
     pub(crate) first_byte_at: Option<Instant>,
     /// When the last read that returned data completed.
     pub(crate) last_read_at: Instant,
+    /// The longest time between two reads that returned data.
+    pub(crate) longest_gap: Duration,
 }
 
 impl fmt::Debug for Wire {
@@ -52,6 +54,7 @@ impl Wire {
             sent_at,
             first_byte_at: None,
             last_read_at: sent_at,
+            longest_gap: Duration::ZERO,
         }
     }
 
@@ -74,6 +77,9 @@ impl Wire {
         if n > 0 {
             let now = Instant::now();
             self.end += n;
+            if self.reads > 0 {
+                self.longest_gap = self.longest_gap.max(now - self.last_read_at);
+            }
             self.reads += 1;
             self.first_byte_at.get_or_insert(now);
             self.last_read_at = now;

@@ -15,7 +15,7 @@
 //! | [`aim_sink`] | [`aim_sink::AimSinkController`] | `/aim/sink` | quick start, live counter, live feed in the guide's sink style (seed 001) |
 //! | [`rooms`] | [`rooms::RoomsController`] | `/` | Spry's rooms (`/chat/{room}`, `/broadcast`), task progress (`/progress/{task}`), a resumable ticker (`/ticker`), several topics in one stream (`/hub`) on the [`sse_runtime::Hub`] (seed 004) |
 //! | [`secure`] | [`secure::SecureController`] | `/secure` | `401` before streaming without `?token=let-me-in` (README) |
-//! | [`page`] | – | `/`, `/stats` | a browser page showing events as they arrive; counters of open things |
+//! | [`page`] | – | `/`, `/favicon.ico`, `/stats` | the dashboard (one card per scenario, its state and newest events); counters of open things |
 //!
 //! The fake back ends (`eventService`, `resourceService`, ...) are in
 //! [`services`]. Every sleep goes through a [`Pace`], so tests run the same
@@ -193,7 +193,7 @@ impl Examples {
             members: services.members.clone(),
             pace,
         })
-        .route("/", web::get().to(page::index));
+        .configure(page::configure);
         let services = services.clone();
         cfg.route(
             "/stats",
@@ -455,7 +455,7 @@ impl RouteInfo {
 /// line.
 pub fn listing(base: &str) -> String {
     let mut out = format!(
-        "sse-examples demo listening on {base}\n\n  browser page: {base}/   (open events with EventSource)\n  open things:  {base}/stats\n"
+        "sse-examples demo listening on {base}\n\n  dashboard:    {base}/   (every scenario, live, in the browser)\n  open things:  {base}/stats\n"
     );
     for (seed, title) in [
         (Seed::Revali, "Revali @SSE guide (seed 000)"),

@@ -560,9 +560,18 @@ async fn every_listed_route_answers_and_cleans_up() {
     let mut page = server.send(RawRequest::get("/")).await;
     assert_eq!(page.status(), 200);
     let page = text(&mut page, "/").await;
-    for route in ["/aim/named", "/aim/ids", "new EventSource(route)"] {
-        assert!(page.contains(route), "the page lacks {route}");
+    assert!(
+        page.contains("/dashboard/app.js"),
+        "the page lacks its script"
+    );
+    let mut script = server.send(RawRequest::get("/dashboard/app.js")).await;
+    assert_eq!(script.status(), 200);
+    let script = text(&mut script, "/dashboard/app.js").await;
+    for route in ["/events/updates", "/aim/progress", "new EventSource(url)"] {
+        assert!(script.contains(route), "the dashboard lacks {route}");
     }
+    let icon = server.send(RawRequest::get("/favicon.ico")).await;
+    assert_eq!(icon.status(), 200, "/favicon.ico");
     drop(open);
     server.wait_until_idle().await;
     let mut stats = server.send(RawRequest::get("/stats")).await;

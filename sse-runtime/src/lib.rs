@@ -52,6 +52,8 @@
 //! [ARCHITECTURE.md](https://github.com/sse-rs/sse-runtime/blob/main/ARCHITECTURE.md)
 //! at the repository root.
 
+#[cfg(feature = "redis")]
+pub mod backplane;
 mod cancel;
 mod cleanup;
 mod connection;

@@ -16,7 +16,9 @@
 //! * probes ([`Log`], [`Flag`], [`Counter`], [`Gauge`], [`DropGuard`]) that
 //!   routes fill in and tests read, and byte-string helpers ([`lossy`],
 //!   [`count`], [`contains`]);
-//! * [`ChildGuard`]: a child process killed and reaped when dropped.
+//! * [`ChildGuard`]: a child process killed and reaped when dropped;
+//!   [`RedisServer`]: a real `redis-server` on a free loopback port, killed
+//!   by its PID when dropped.
 //!
 //! `sse_runtime::test` (the runtime's `testing` feature) is the user-facing
 //! way to test a service in-process, without a socket; this crate is the
@@ -49,6 +51,7 @@ mod in_process;
 mod probe;
 mod process;
 mod raw;
+mod redis_server;
 mod server;
 mod text;
 mod wait;
@@ -58,6 +61,7 @@ pub use in_process::{call_service, read_body};
 pub use probe::{Counter, DropGuard, Flag, Gauge, Live, Log};
 pub use process::ChildGuard;
 pub use raw::{BodyStats, Chunk, RawConnection, RawRequest, RawResponse};
+pub use redis_server::RedisServer;
 pub use server::{serve, AppFactory, ServerOptions, Stop, TestServer};
 pub use text::{contains, count, lossy};
 pub use wait::{wait_until, within, STEP};

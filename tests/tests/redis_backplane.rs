@@ -325,3 +325,115 @@ async fn unreachable_redis_is_an_error_when_building() {
     let err = result.expect_err("nothing listens there");
     assert!(err.to_string().starts_with("redis backplane:"), "{err}");
 }
+
+/// A loopback TCP proxy whose existing connections can be frozen: they
+/// stay open but nothing crosses them any more (a failover that leaves
+/// connections half-alive). New connections work.
+struct FreezingProxy {
+    addr: std::net::SocketAddr,
+    /// Connections numbered up to this are frozen.
+    frozen: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Connections made so far.
+    made: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl FreezingProxy {
+    async fn start(to: String) -> Self {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::sync::Arc;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let frozen = Arc::new(AtomicU64::new(0));
+        let made = Arc::new(AtomicU64::new(0));
+        let accept = {
+            let frozen = frozen.clone();
+            let made = made.clone();
+            tokio::spawn(async move {
+                while let Ok((client, _)) = listener.accept().await {
+                    let number = made.fetch_add(1, Ordering::SeqCst) + 1;
+                    let Ok(server) = tokio::net::TcpStream::connect(&to).await else {
+                        continue;
+                    };
+                    let (cr, cw) = client.into_split();
+                    let (sr, sw) = server.into_split();
+                    for (mut from, mut into) in [(cr, sw), (sr, cw)].map(|(r, w)| {
+                        (
+                            Box::new(r) as Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+                            Box::new(w) as Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
+                        )
+                    }) {
+                        let frozen = frozen.clone();
+                        tokio::spawn(async move {
+                            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                            let mut buf = vec![0u8; 16 * 1024];
+                            while let Ok(n @ 1..) = from.read(&mut buf).await {
+                                if frozen.load(Ordering::SeqCst) >= number {
+                                    continue; // swallowed: the peer never hears of it
+                                }
+                                if into.write_all(&buf[..n]).await.is_err() {
+                                    break;
+                                }
+                            }
+                        });
+                    }
+                }
+            })
+        };
+        FreezingProxy {
+            addr,
+            frozen,
+            made,
+            accept,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://{}", self.addr)
+    }
+
+    /// Freezes every connection made so far.
+    fn freeze(&self) {
+        use std::sync::atomic::Ordering;
+        self.frozen
+            .store(self.made.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+}
+
+impl Drop for FreezingProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
+
+#[actix_web::test]
+async fn a_silently_dead_connection_is_noticed_by_the_probe() {
+    let redis = RedisServer::start(false).await.unwrap();
+    let proxy = FreezingProxy::start(redis.url().trim_start_matches("redis://").to_owned()).await;
+    let direct = instance(&redis).await;
+    let behind = Hub::builder()
+        .history(100)
+        .redis(proxy.url())
+        .probe_every(Duration::from_millis(200))
+        .timeout(Duration::from_millis(300))
+        .build()
+        .await
+        .unwrap();
+    let mut sub = live(&behind, "t").await;
+    direct.publish("t", "before").await.unwrap();
+    assert_eq!(data(&mut sub).await.0, "before");
+    // Existing connections go silent; new ones work.
+    proxy.freeze();
+    let frozen_at = Instant::now();
+    for i in 0..3 {
+        direct.publish("t", i.to_string()).await.unwrap();
+    }
+    for i in 0..3 {
+        assert_eq!(data(&mut sub).await.0, i.to_string());
+    }
+    assert!(
+        frozen_at.elapsed() < Duration::from_secs(5),
+        "noticed within a bounded time: {:?}",
+        frozen_at.elapsed()
+    );
+}

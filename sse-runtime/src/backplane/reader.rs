@@ -133,6 +133,9 @@ impl Reader {
             let Ok(conn) = subscribe(&self.shared).await else {
                 continue;
             };
+            if self.shared.renew().await.is_err() {
+                continue;
+            }
             if self.catch_up().await.is_ok() {
                 tracing::info!("hub backplane: pub/sub resubscribed");
                 return Some(conn);

@@ -96,7 +96,11 @@ pub(crate) struct Prime {
 /// What the hub and the reader share.
 pub(crate) struct Shared {
     pub(crate) client: Client,
-    conn: ConnectionManager,
+    /// Replaced when the reader reconnects: a connection that silently
+    /// stopped answering only times out, which the manager does not take
+    /// as a reason to reconnect.
+    conn: parking_lot::Mutex<ConnectionManager>,
+    manager: ConnectionManagerConfig,
     pub(crate) keys: Keys,
     publish: Script,
     head: Script,
@@ -119,10 +123,11 @@ pub(crate) async fn build(config: RedisHub) -> Result<Hub, BackplaneError> {
         .set_response_timeout(Some(config.timeout))
         .set_number_of_retries(1)
         .set_max_delay(Duration::from_secs(2));
-    let conn = ConnectionManager::new_with_config(client.clone(), manager).await?;
+    let conn = ConnectionManager::new_with_config(client.clone(), manager.clone()).await?;
     let shared = Arc::new(Shared {
         client,
-        conn,
+        conn: parking_lot::Mutex::new(conn),
+        manager,
         keys: Keys::new(&config.namespace),
         publish: Script::new(PUBLISH),
         head: Script::new(HEAD),
@@ -164,7 +169,7 @@ impl Redis {
         let maxlen = u64::try_from(limits.history_events).unwrap_or(u64::MAX);
         let ttl = limits.history_age.unwrap_or(shared.ttl).as_secs().max(1);
         let keys = &shared.keys;
-        let mut conn = shared.conn.clone();
+        let mut conn = shared.conn();
         let (seq, epoch): (u64, String) = shared
             .publish
             .key(keys.seq())
@@ -221,7 +226,15 @@ pub(crate) struct History {
 
 impl Shared {
     fn conn(&self) -> ConnectionManager {
-        self.conn.clone()
+        self.conn.lock().clone()
+    }
+
+    /// A fresh command connection in place of the current one.
+    pub(crate) async fn renew(&self) -> Result<(), BackplaneError> {
+        let conn =
+            ConnectionManager::new_with_config(self.client.clone(), self.manager.clone()).await?;
+        *self.conn.lock() = conn;
+        Ok(())
     }
 
     /// The epoch (made if missing) and the last sequence number assigned.

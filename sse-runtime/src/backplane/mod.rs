@@ -75,6 +75,14 @@
 //! * An instance that stops (even killed) loses nothing a `publish`
 //!   returned an id for: the event is in Redis.
 //!
+//! ## Limits of this version
+//!
+//! * [`Hub::close`](crate::Hub::close) acts on this instance only.
+//! * `stats`, `subscribers` and `topic_count` are this instance's.
+//! * A topic's age limit becomes the time to live of its stream (kept for
+//!   that long after the topic's last publish), and locally each copied
+//!   event's age counts from when it was copied.
+//!
 //! ## Keys, and sharding
 //!
 //! With namespace `ns` (default `"sse"`, [`RedisHub::namespace`]): `{ns}:seq`

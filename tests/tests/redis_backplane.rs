@@ -3,7 +3,8 @@
 //! across instances with identical ids, resume on another instance while a
 //! publisher races, a lost pub/sub message recovered from the stream, a
 //! killed pub/sub connection, Redis restarted with and without
-//! persistence, and Redis unreachable at start.
+//! persistence, an instance that stops, two actix servers sharing a room
+//! over HTTP, and Redis unreachable at start.
 //!
 //! Two or three hub instances live in the test process, each with its own
 //! connections, exactly as separate processes would have.
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use sse_runtime::hub::Hub;
-use sse_runtime::{EventId, LastEventId, Subscription};
+use sse_runtime::{controller, sse, EventId, LastEventId, Subscription};
 use sse_test_support::RedisServer;
 use tokio::time::{sleep, timeout, Instant};
 
@@ -307,6 +308,25 @@ async fn redis_restarted_empty_ends_streams_and_resumes_get_the_epoch_signal() {
 }
 
 #[actix_web::test]
+async fn an_instance_that_stops_loses_nothing_it_acknowledged() {
+    let redis = RedisServer::start(false).await.unwrap();
+    let b = instance(&redis).await;
+    let acknowledged = {
+        let a = instance(&redis).await;
+        let mut ids = Vec::new();
+        for i in 1..=5 {
+            ids.push(a.publish("t", i.to_string()).await.unwrap());
+        }
+        ids
+        // `a` is gone here, with its connections and reader.
+    };
+    let mut sub = b.subscribe(["t"]).from_oldest().start().unwrap();
+    for (i, id) in acknowledged.iter().enumerate() {
+        assert_eq!(data(&mut sub).await, ((i + 1).to_string(), id.to_string()));
+    }
+}
+
+#[actix_web::test]
 async fn unreachable_redis_is_an_error_when_building() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -436,4 +456,101 @@ async fn a_silently_dead_connection_is_noticed_by_the_probe() {
         "noticed within a bounded time: {:?}",
         frozen_at.elapsed()
     );
+}
+
+/// The routes of one server instance: a room's stream, resumable.
+struct Rooms {
+    hub: Hub,
+}
+
+#[controller("room")]
+impl Rooms {
+    #[sse("{room}")]
+    fn room(
+        &self,
+        room: actix_web::web::Path<String>,
+        last: LastEventId,
+    ) -> Result<Subscription, sse_runtime::HubError> {
+        self.hub
+            .subscribe([format!("room/{room}")])
+            .after(last)
+            .start()
+    }
+}
+
+async fn open(addr: std::net::SocketAddr, last: Option<&str>) -> sse_test_support::EventReader {
+    let mut request = sse_test_support::RawRequest::get("/room/lobby");
+    if let Some(last) = last {
+        request = request.header("Last-Event-ID", last);
+    }
+    let response = request.send(addr).await.unwrap();
+    assert_eq!(response.status(), 200);
+    sse_test_support::EventReader::new(response)
+}
+
+async fn attached(hub: &Hub, count: usize) {
+    let deadline = Instant::now() + STEP;
+    while hub.subscribers("room/lobby") < count {
+        assert!(Instant::now() < deadline, "the client never attached");
+        sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[actix_web::test]
+async fn browsers_on_two_servers_share_a_room_and_resume_on_either() {
+    let redis = RedisServer::start(false).await.unwrap();
+    let a = instance(&redis).await;
+    let b = instance(&redis).await;
+    let server_a = {
+        let hub = a.clone();
+        sse_test_support::serve(move || actix_web::App::new().service(Rooms { hub: hub.clone() }))
+    };
+    let server_b = {
+        let hub = b.clone();
+        sse_test_support::serve(move || actix_web::App::new().service(Rooms { hub: hub.clone() }))
+    };
+    let mut on_b = open(server_b.addr(), None).await;
+    attached(&b, 1).await;
+    let mut ids = Vec::new();
+    for i in 1..=5 {
+        ids.push(
+            a.publish("room/lobby", i.to_string())
+                .await
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let events = on_b.take(3).await.unwrap();
+    let got: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| (e.data.as_str(), e.id.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("1", ids[0].as_str()),
+            ("2", ids[1].as_str()),
+            ("3", ids[2].as_str())
+        ]
+    );
+    drop(on_b); // the browser goes away after event 3…
+    for i in 6..=8 {
+        ids.push(
+            b.publish("room/lobby", i.to_string())
+                .await
+                .unwrap()
+                .to_string(),
+        );
+    }
+    // …and comes back through the load balancer to the other server.
+    let mut on_a = open(server_a.addr(), Some(&ids[2])).await;
+    let events = on_a.take(5).await.unwrap();
+    let got: Vec<(String, String)> = events.into_iter().map(|e| (e.data, e.id)).collect();
+    let want: Vec<(String, String)> = (4..=8)
+        .map(|i| (i.to_string(), ids[i - 1].clone()))
+        .collect();
+    assert_eq!(got, want, "exactly the missed events, with the same ids");
+    drop(on_a);
+    server_a.stop().await;
+    server_b.stop().await;
 }

@@ -47,8 +47,9 @@
 //! ```
 //!
 //! A [`Hub`] is a handle (an `Arc`): clone it into every controller,
-//! worker, task or thread. Its state lives in this process; a backplane
-//! that shares it between processes can take its place later without any
+//! worker, task or thread. Its state lives in this process; with the cargo
+//! feature `redis`, `Hub::builder().redis(url)` shares it between server
+//! instances through Redis (the `backplane` module) without any other
 //! change to the code above.
 //!
 //! ## Topics

@@ -185,6 +185,7 @@ impl Registry {
     /// in sequence order, all after `evicted_seq` (the highest number no
     /// longer held) and none after [`seq`](Self::seq). Does nothing if the
     /// topic is already held.
+    #[cfg(feature = "redis")]
     pub(crate) fn install(
         &mut self,
         name: &str,
@@ -210,6 +211,7 @@ impl Registry {
     }
 
     /// The topics held, with the last sequence number each holds.
+    #[cfg(feature = "redis")]
     pub(crate) fn held(&self) -> Vec<(Arc<str>, u64)> {
         self.topics
             .iter()
@@ -219,6 +221,7 @@ impl Registry {
 
     /// Numbers up to `seq` were assigned elsewhere and concern no topic
     /// held here (a mirror skipping what it has no subscribers for).
+    #[cfg(feature = "redis")]
     pub(crate) fn advance(&mut self, seq: u64) {
         self.seq = self.seq.max(seq);
     }
@@ -227,6 +230,7 @@ impl Registry {
     /// every topic is dropped and its subscriptions end (see
     /// [`Ring::reset`]); their clients come back with an id of the old
     /// epoch and are told they missed events. Returns the wakers.
+    #[cfg(feature = "redis")]
     pub(crate) fn reset(&mut self, epoch: u64, seq: u64) -> Vec<Waker> {
         let mut wake = Vec::new();
         for (_, topic) in self.topics.drain() {
@@ -244,6 +248,7 @@ impl Registry {
     /// Ends the subscriptions of topic `name` and forgets it (a mirror
     /// that cannot recover events its subscribers missed): they reconnect
     /// and learn from the backplane's history what they missed.
+    #[cfg(feature = "redis")]
     pub(crate) fn drop_topic(&mut self, name: &str) -> Vec<Waker> {
         match self.topics.remove(name) {
             Some(topic) => {

@@ -39,6 +39,7 @@
 //! | `parser` | `sse_runtime::parse`: the WHATWG `text/event-stream` parser, for writing clients (a reconnecting consumer, a proxy, a load generator) |
 //! | `testing` | `sse_runtime::test`: in-process test helpers that call a service and read its events, for testing servers; implies `parser`. Usually a dev-dependency feature |
 //! | `metrics` | `sse_runtime::metrics`: stream counts, bytes, shed requests and clean-up latency through the `metrics` facade, for streams under an [`SseEdge`] |
+//! | `redis` | `sse_runtime::backplane`: `Hub::builder().redis(url)`, a hub shared by several server instances through Redis (ids, history, delivery, recovery) |
 //!
 //! ```toml
 //! [dev-dependencies]
@@ -52,6 +53,8 @@
 //! [ARCHITECTURE.md](https://github.com/sse-rs/sse-runtime/blob/main/ARCHITECTURE.md)
 //! at the repository root.
 
+#[cfg(feature = "redis")]
+pub mod backplane;
 mod cancel;
 mod cleanup;
 mod connection;

@@ -24,6 +24,8 @@
 //! * features `http2` and `tls`: servers that speak h2c
 //!   ([`ServerOptions::h2c`]) or TLS with a certificate made for the run
 //!   ([`ServerOptions::tls`], [`TestCert`]).
+//!   [`RedisServer`]: a real `redis-server` on a free loopback port, killed
+//!   by its PID when dropped.
 //!
 //! `sse_runtime::test` (the runtime's `testing` feature) is the user-facing
 //! way to test a service in-process, without a socket; this crate is the
@@ -60,6 +62,7 @@ mod in_process;
 mod probe;
 mod process;
 mod raw;
+mod redis_server;
 mod server;
 mod text;
 #[cfg(feature = "tls")]
@@ -71,6 +74,7 @@ pub use in_process::{call_service, read_body};
 pub use probe::{Counter, DropGuard, Flag, Gauge, Live, Log};
 pub use process::ChildGuard;
 pub use raw::{BodyStats, Chunk, RawConnection, RawRequest, RawResponse};
+pub use redis_server::RedisServer;
 pub use server::{serve, AppFactory, ServerOptions, Stop, TestServer};
 pub use text::{contains, count, lossy};
 #[cfg(feature = "tls")]

@@ -77,6 +77,10 @@ pub enum PublishError {
     },
     /// The item could not be encoded as an event.
     Event(EventError),
+    /// The backplane did not take the event (Redis unreachable, restarting,
+    /// or too slow to answer): it was not published, retry later.
+    #[cfg(feature = "redis")]
+    Backplane(crate::backplane::BackplaneError),
 }
 
 impl fmt::Display for PublishError {
@@ -86,6 +90,8 @@ impl fmt::Display for PublishError {
                 write!(f, "can't publish to hub topic `{topic}`: it is closed")
             }
             PublishError::Event(err) => write!(f, "can't publish: {err}"),
+            #[cfg(feature = "redis")]
+            PublishError::Backplane(err) => write!(f, "can't publish: {err}"),
         }
     }
 }
@@ -95,6 +101,8 @@ impl std::error::Error for PublishError {
         match self {
             PublishError::Event(err) => Some(err),
             PublishError::Closed { .. } => None,
+            #[cfg(feature = "redis")]
+            PublishError::Backplane(err) => Some(err),
         }
     }
 }
@@ -110,6 +118,8 @@ impl ResponseError for PublishError {
         match self {
             PublishError::Closed { .. } => StatusCode::GONE,
             PublishError::Event(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            #[cfg(feature = "redis")]
+            PublishError::Backplane(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }

@@ -47,8 +47,9 @@
 //! ```
 //!
 //! A [`Hub`] is a handle (an `Arc`): clone it into every controller,
-//! worker, task or thread. Its state lives in this process; a backplane
-//! that shares it between processes can take its place later without any
+//! worker, task or thread. Its state lives in this process; with the cargo
+//! feature `redis`, `Hub::builder().redis(url)` shares it between server
+//! instances through Redis (the `backplane` module) without any other
 //! change to the code above.
 //!
 //! ## Topics
@@ -248,13 +249,13 @@
 //! These are the standard mutex arguments, which is why the hub is not
 //! model-checked with `loom`; there is no lock-free code to check.
 
-mod backplane;
+pub(crate) mod backplane;
 mod error;
-mod options;
-mod registry;
+pub(crate) mod options;
+pub(crate) mod registry;
 mod subscription;
 mod topic;
-mod wire;
+pub(crate) mod wire;
 
 use std::fmt;
 use std::sync::Arc;
@@ -297,11 +298,10 @@ pub struct Hub {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    epoch: u64,
-    options: Options,
-    engine: Engine,
-    registry: Mutex<Registry>,
+pub(crate) struct Inner {
+    pub(crate) options: Options,
+    pub(crate) engine: Engine,
+    pub(crate) registry: Mutex<Registry>,
 }
 
 /// A topic's figures at one moment, from [`Hub::stats`].
@@ -330,14 +330,23 @@ impl Hub {
     }
 
     pub(crate) fn from_options(options: Options) -> Self {
+        let registry = Registry::new(Instant::now(), resume::new_epoch(), 0, false);
+        Self::with_engine(options, Engine::Memory, registry)
+    }
+
+    pub(crate) fn with_engine(options: Options, engine: Engine, registry: Registry) -> Self {
         Hub {
             inner: Arc::new(Inner {
-                epoch: resume::new_epoch(),
                 options,
-                engine: Engine::Memory,
-                registry: Mutex::new(Registry::new(Instant::now())),
+                engine,
+                registry: Mutex::new(registry),
             }),
         }
+    }
+
+    #[cfg(feature = "redis")]
+    pub(crate) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
     }
 
     /// Publishes `item` to `topic`: encoded once, given the next id, and
@@ -347,19 +356,35 @@ impl Hub {
     /// The in-memory hub completes on the first poll; from code that is
     /// not async, use [`publish_blocking`](Self::publish_blocking).
     ///
+    /// With a backplane, the returned id means the backplane has the event
+    /// (in the topic's history, and sent to every instance).
+    ///
     /// # Errors
     /// [`PublishError::Event`] if `item` can't be encoded,
-    /// [`PublishError::Closed`] if the topic is closed.
+    /// [`PublishError::Closed`] if the topic is closed,
+    /// `PublishError::Backplane` (feature `redis`) if the backplane could
+    /// not take it: nothing was published.
     pub async fn publish(
         &self,
         topic: impl AsRef<str>,
         item: impl IntoEvent,
     ) -> Result<EventId, PublishError> {
-        self.publish_blocking(topic, item)
+        let body = Body::encode(item)?;
+        match &self.inner.engine {
+            Engine::Memory => self.publish_body(topic.as_ref(), body),
+            #[cfg(feature = "redis")]
+            Engine::Redis(redis) => redis
+                .publish(&self.inner.options, topic.as_ref(), body)
+                .await
+                .map_err(PublishError::Backplane),
+        }
     }
 
     /// [`publish`](Self::publish) for code that is not async, e.g. a plain
-    /// thread. Immediate for the in-memory hub.
+    /// thread. Immediate for the in-memory hub. With a backplane it waits
+    /// for the round trip on the runtime the hub was built on, which must
+    /// keep running; like tokio's `blocking_send`, it panics if called
+    /// from async code.
     ///
     /// ```
     /// let hub = sse_runtime::Hub::new();
@@ -377,15 +402,43 @@ impl Hub {
         topic: impl AsRef<str>,
         item: impl IntoEvent,
     ) -> Result<EventId, PublishError> {
-        let body = Body::encode(item)?;
-        self.publish_body(topic.as_ref(), body)
+        match &self.inner.engine {
+            Engine::Memory => {
+                let body = Body::encode(item)?;
+                self.publish_body(topic.as_ref(), body)
+            }
+            #[cfg(feature = "redis")]
+            Engine::Redis(redis) => redis.runtime().block_on(self.publish(topic, item)),
+        }
     }
 
+    /// Publishes in memory.
     pub(crate) fn publish_body(&self, topic: &str, body: Body) -> Result<EventId, PublishError> {
         let inner = &*self.inner;
-        inner
-            .engine
-            .publish(&inner.registry, &inner.options, inner.epoch, topic, body)
+        Engine::publish_local(&inner.registry, &inner.options, topic, body)
+    }
+
+    /// Publishes `body` whatever the engine, without waiting for a
+    /// backplane: for presence announcements, made where nothing can wait.
+    pub(crate) fn announce(&self, topic: &str, body: Body) {
+        match &self.inner.engine {
+            Engine::Memory => {
+                // A closed topic just gets no announcement.
+                let _ = self.publish_body(topic, body);
+            }
+            #[cfg(feature = "redis")]
+            Engine::Redis(redis) => {
+                let hub = self.clone();
+                let topic = topic.to_owned();
+                redis.runtime().spawn(async move {
+                    if let Engine::Redis(redis) = &hub.inner.engine
+                        && let Err(err) = redis.publish(&hub.inner.options, &topic, body).await
+                    {
+                        tracing::warn!(topic, %err, "hub presence announcement not published");
+                    }
+                });
+            }
+        }
     }
 
     /// Sets up a subscription to `topics` (one or more): chain
@@ -458,7 +511,34 @@ impl Hub {
 
     /// The id of the latest publish (sequence 0 before the first).
     pub fn last_id(&self) -> EventId {
-        EventId::new(self.inner.epoch, self.inner.registry.lock().seq)
+        let registry = self.inner.registry.lock();
+        EventId::new(registry.epoch, registry.seq)
+    }
+
+    /// Whether topics are copies of a backplane's, held only while
+    /// subscribed.
+    pub(crate) fn is_mirror(&self) -> bool {
+        !matches!(self.inner.engine, Engine::Memory)
+    }
+
+    /// Has a backplane copy `topics` here, after delivering every event
+    /// up to `at_least` if it exists; answers `false` if the backplane
+    /// failed. Immediate in memory.
+    pub(crate) fn prime(
+        &self,
+        topics: &[String],
+        at_least: u64,
+    ) -> tokio::sync::oneshot::Receiver<bool> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        match &self.inner.engine {
+            Engine::Memory => {
+                let _ = tx.send(true);
+            }
+            #[cfg(feature = "redis")]
+            Engine::Redis(redis) => redis.prime(topics.to_vec(), at_least, tx),
+        }
+        let _ = (topics, at_least);
+        rx
     }
 
     /// A subscription ends: it no longer counts, nor waits, and topics

@@ -27,8 +27,14 @@ pub(crate) const REMEMBERED_TOPICS: usize = 16_384;
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 pub(crate) struct Registry {
+    /// The epoch of the ids: random per start of an in-memory hub; a
+    /// backplane's, which changes when the backplane lost its data.
+    pub(crate) epoch: u64,
     /// The last sequence number assigned (or delivered, for a backplane).
     pub(crate) seq: u64,
+    /// Topics are local copies of a backplane's (see [`Registry::install`]):
+    /// only subscribed topics are held, and history lives in the backplane.
+    mirror: bool,
     topics: HashMap<Arc<str>, Arc<Topic>>,
     tombstones: Tombstones,
     /// Closed topics in the order they were closed, for the bounds on
@@ -52,9 +58,11 @@ pub(crate) enum Target {
 }
 
 impl Registry {
-    pub(crate) fn new(now: Instant) -> Self {
+    pub(crate) fn new(now: Instant, epoch: u64, seq: u64, mirror: bool) -> Self {
         Registry {
-            seq: 0,
+            epoch,
+            seq,
+            mirror,
             topics: HashMap::new(),
             tombstones: Tombstones::default(),
             closed: VecDeque::new(),
@@ -88,7 +96,7 @@ impl Registry {
     pub(crate) fn for_publish(&mut self, name: &str, options: &Options) -> Target {
         if let Some(topic) = self.topics.get(name) {
             Target::Topic(topic.clone())
-        } else if options.limits(name).keeps_history() {
+        } else if !self.mirror && options.limits(name).keeps_history() {
             Target::Topic(self.create(name, options))
         } else {
             Target::Nowhere
@@ -126,7 +134,10 @@ impl Registry {
                 ring.append(id.seq(), body.seal(id), now)
             }
             Target::Nowhere => {
-                self.tombstones.record(name, id.seq());
+                // A mirror's backplane knows every topic's last id.
+                if !self.mirror {
+                    self.tombstones.record(name, id.seq());
+                }
                 Vec::new()
             }
         };
@@ -167,8 +178,87 @@ impl Registry {
             return;
         }
         ring.evict(now);
-        if ring.closed.is_none() && ring.is_empty() {
+        if ring.closed.is_none() && (self.mirror || ring.is_empty()) {
             self.remove(topic, ring.last_seq());
+        }
+    }
+
+    /// A mirror's topic, made from the backplane's history of it: `events`
+    /// in sequence order, all after `evicted_seq` (the highest number no
+    /// longer held) and none after [`seq`](Self::seq). Does nothing if the
+    /// topic is already held.
+    #[cfg(feature = "redis")]
+    pub(crate) fn install(
+        &mut self,
+        name: &str,
+        options: &Options,
+        evicted_seq: u64,
+        events: Vec<(u64, Body)>,
+        now: Instant,
+    ) {
+        if self.topics.contains_key(name) {
+            return;
+        }
+        let name: Arc<str> = Arc::from(name);
+        let topic = Topic::new(name.clone(), options.limits(&name), evicted_seq);
+        {
+            let mut ring = topic.ring.lock();
+            for (seq, body) in events {
+                if seq > ring.last_seq() && seq <= self.seq {
+                    ring.append(seq, body.seal(EventId::new(self.epoch, seq)), now);
+                }
+            }
+        }
+        self.topics.insert(name, topic);
+    }
+
+    /// The topics held, with the last sequence number each holds.
+    #[cfg(feature = "redis")]
+    pub(crate) fn held(&self) -> Vec<(Arc<str>, u64)> {
+        self.topics
+            .iter()
+            .map(|(name, topic)| (name.clone(), topic.ring.lock().last_seq()))
+            .collect()
+    }
+
+    /// Numbers up to `seq` were assigned elsewhere and concern no topic
+    /// held here (a mirror skipping what it has no subscribers for).
+    #[cfg(feature = "redis")]
+    pub(crate) fn advance(&mut self, seq: u64) {
+        self.seq = self.seq.max(seq);
+    }
+
+    /// The backplane lost its data and starts over in `epoch` after `seq`:
+    /// every topic is dropped and its subscriptions end (see
+    /// [`Ring::reset`]); their clients come back with an id of the old
+    /// epoch and are told they missed events. Returns the wakers.
+    #[cfg(feature = "redis")]
+    pub(crate) fn reset(&mut self, epoch: u64, seq: u64) -> Vec<Waker> {
+        let mut wake = Vec::new();
+        for (_, topic) in self.topics.drain() {
+            let mut ring = topic.ring.lock();
+            ring.reset = true;
+            wake.extend(ring.take_waiters());
+        }
+        self.tombstones = Tombstones::default();
+        self.closed.clear();
+        self.epoch = epoch;
+        self.seq = seq;
+        wake
+    }
+
+    /// Ends the subscriptions of topic `name` and forgets it (a mirror
+    /// that cannot recover events its subscribers missed): they reconnect
+    /// and learn from the backplane's history what they missed.
+    #[cfg(feature = "redis")]
+    pub(crate) fn drop_topic(&mut self, name: &str) -> Vec<Waker> {
+        match self.topics.remove(name) {
+            Some(topic) => {
+                let mut ring = topic.ring.lock();
+                ring.reset = true;
+                ring.take_waiters()
+            }
+            None => Vec::new(),
         }
     }
 
@@ -212,7 +302,7 @@ impl Registry {
             if ring.limits.history_age.is_some() {
                 ring.evict(now);
             }
-            if ring.subscribers == 0 && ring.closed.is_none() && ring.is_empty() {
+            if ring.subscribers == 0 && ring.closed.is_none() && (self.mirror || ring.is_empty()) {
                 free.push((topic.clone(), ring.last_seq()));
             }
         }

@@ -118,27 +118,33 @@ impl Subscribe {
         topics.dedup();
         let presence = presence.transpose().map_err(HubError::Event)?;
         let resume = Resume::from(&last);
-        let start = attach(&hub, &topics, from_oldest, resume)?;
-        let mut batch = VecDeque::new();
-        batch.extend(start.notice);
-        metrics::hub::subscribed();
-        let subscription = Subscription {
+        let mut subscription = Subscription {
             hub,
-            id: start.id,
-            topics: start.topics,
-            at: start.at,
-            live_from: start.live_from,
-            batch,
+            id: 0,
+            topics: Vec::new(),
+            at: Vec::new(),
+            live_from: Vec::new(),
+            batch: VecDeque::new(),
             ended: false,
-            left: presence.as_ref().map(|p| p.left.clone()),
+            left: None,
+            starting: None,
+            begun: false,
         };
-        if let Some(presence) = presence {
-            for topic in &subscription.topics {
-                // A topic closed meanwhile just gets no announcement.
-                let _ = subscription
-                    .hub
-                    .publish_body(&topic.name, presence.joined.clone());
-            }
+        let starting = Starting {
+            names: topics,
+            from_oldest,
+            resume,
+            presence,
+            primed: None,
+            attempts: 0,
+        };
+        if subscription.hub.is_mirror() {
+            // The topics' history is in the backplane: the stream first
+            // has it copied here (see `Starting`), then attaches.
+            subscription.starting = Some(starting);
+        } else {
+            let start = attach(&subscription.hub, &starting)?.ok_or(HubError::NoTopics)?;
+            subscription.begin(start, starting.presence);
         }
         Ok(subscription)
     }
@@ -172,6 +178,53 @@ impl From<&LastEventId> for Resume {
     }
 }
 
+/// A subscription waiting for a backplane to copy its topics here.
+struct Starting {
+    names: Vec<String>,
+    from_oldest: bool,
+    resume: Resume,
+    presence: Option<Presence>,
+    /// Answered once the topics are held here (`false`: the backplane
+    /// failed).
+    primed: Option<tokio::sync::oneshot::Receiver<bool>>,
+    attempts: u32,
+}
+
+/// How often a starting subscription asks for its topics again when they
+/// were freed between the copy and the attach (another subscriber left).
+const START_ATTEMPTS: u32 = 8;
+
+impl Starting {
+    /// Drives the copy, then attaches. `Ready(None)`: the stream ends.
+    fn poll(&mut self, hub: &Hub, cx: &mut Context<'_>) -> Poll<Option<Start>> {
+        loop {
+            let primed = self.primed.get_or_insert_with(|| {
+                let at_least = match self.resume {
+                    Resume::After(id) => id.seq(),
+                    _ => 0,
+                };
+                hub.prime(&self.names, at_least)
+            });
+            match Pin::new(primed).poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(true)) => {}
+                Poll::Ready(_) => {
+                    tracing::debug!(topics = ?self.names, "hub backplane unavailable; ending the stream");
+                    return Poll::Ready(None);
+                }
+            }
+            self.primed = None;
+            match attach(hub, self) {
+                Ok(Some(start)) => return Poll::Ready(Some(start)),
+                Ok(None) if self.attempts < START_ATTEMPTS => self.attempts += 1,
+                Ok(None) => return Poll::Ready(None),
+                // The only error left here is every topic being closed.
+                Err(_) => return Poll::Ready(None),
+            }
+        }
+    }
+}
+
 struct Start {
     id: u64,
     topics: Vec<Arc<Topic>>,
@@ -181,18 +234,24 @@ struct Start {
 }
 
 /// Positions the cursors, under the registry lock so that no publish
-/// runs meanwhile: the starting point is exact.
-fn attach(
-    hub: &Hub,
-    names: &[String],
-    from_oldest: bool,
-    resume: Resume,
-) -> Result<Start, HubError> {
+/// runs meanwhile: the starting point is exact. `None`: a mirror does not
+/// hold one of the topics (any more); copy them again.
+fn attach(hub: &Hub, starting: &Starting) -> Result<Option<Start>, HubError> {
+    let Starting {
+        names,
+        from_oldest,
+        resume,
+        ..
+    } = starting;
+    let (from_oldest, resume) = (*from_oldest, *resume);
     let inner = &hub.inner;
     let now = Instant::now();
     let mut registry = inner.registry.lock();
     registry.sweep_if_due(&inner.options, now);
-    let head = EventId::new(inner.epoch, registry.seq);
+    if hub.is_mirror() && names.iter().any(|name| registry.get(name).is_none()) {
+        return Ok(None);
+    }
+    let head = EventId::new(registry.epoch, registry.seq);
     let everywhere = match resume {
         Resume::After(last) if last.epoch() != head.epoch() => Some("epoch"),
         Resume::After(last) if last.seq() > head.seq() => Some("unknown-id"),
@@ -254,13 +313,13 @@ fn attach(
             marker,
         ))
     };
-    Ok(Start {
+    Ok(Some(Start {
         id,
         topics: kept,
         at,
         live_from,
         notice,
-    })
+    }))
 }
 
 /// A client's events from one or more hub topics: a
@@ -284,9 +343,31 @@ pub struct Subscription {
     batch: VecDeque<EncodedEvent>,
     ended: bool,
     left: Option<Body>,
+    /// Not attached yet (a mirror copying the topics' history).
+    starting: Option<Starting>,
+    /// Attached and counted in the hub's metrics (a mirror's subscription
+    /// that ended while starting never was).
+    begun: bool,
 }
 
 impl Subscription {
+    /// Takes the cursors of `start` and announces the subscription.
+    fn begin(&mut self, start: Start, presence: Option<Presence>) {
+        self.id = start.id;
+        self.topics = start.topics;
+        self.at = start.at;
+        self.live_from = start.live_from;
+        self.batch.extend(start.notice);
+        self.begun = true;
+        metrics::hub::subscribed();
+        if let Some(presence) = presence {
+            for topic in &self.topics {
+                self.hub.announce(&topic.name, presence.joined.clone());
+            }
+            self.left = Some(presence.left);
+        }
+    }
+
     /// The topics this subscription still reads (closed topics drop out
     /// once drained).
     pub fn topics(&self) -> impl Iterator<Item = &str> {
@@ -309,6 +390,11 @@ impl Subscription {
         // the module docs, "Synchronisation").
         let mut rings: Vec<MutexGuard<'_, Ring>> = topics.iter().map(|t| t.ring.lock()).collect();
 
+        if rings.iter().any(|ring| ring.reset) {
+            tracing::debug!("hub topic reset by its backplane; ending the stream");
+            *ended = true;
+            return true;
+        }
         let mut lagged = Vec::new();
         let mut missed = 0;
         for (i, ring) in rings.iter().enumerate() {
@@ -390,6 +476,18 @@ impl Stream for Subscription {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<EncodedEvent>> {
         let this = self.get_mut();
+        if let Some(starting) = &mut this.starting {
+            match starting.poll(&this.hub, cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(start) => {
+                    let starting = this.starting.take();
+                    match start {
+                        Some(start) => this.begin(start, starting.and_then(|s| s.presence)),
+                        None => this.ended = true,
+                    }
+                }
+            }
+        }
         loop {
             if let Some(event) = this.batch.pop_front() {
                 return Poll::Ready(Some(event));
@@ -408,12 +506,13 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         if let Some(left) = self.left.take() {
             for topic in &self.topics {
-                // A closed topic gets no announcement.
-                let _ = self.hub.publish_body(&topic.name, left.clone());
+                self.hub.announce(&topic.name, left.clone());
             }
         }
         self.hub.detach(self.id, &self.topics);
-        metrics::hub::unsubscribed();
+        if self.begun {
+            metrics::hub::unsubscribed();
+        }
     }
 }
 

@@ -70,6 +70,9 @@ pub(crate) struct Ring {
     waiters: HashMap<u64, Waker>,
     /// When the topic was closed; its final event is at `next - 1`.
     pub(crate) closed: Option<Instant>,
+    /// The topic was dropped by a backplane that lost track of it: every
+    /// subscription reading it ends (its client reconnects and resumes).
+    pub(crate) reset: bool,
 }
 
 impl Ring {
@@ -85,6 +88,7 @@ impl Ring {
             subscribers: 0,
             waiters: HashMap::new(),
             closed: None,
+            reset: false,
         }
     }
 

@@ -51,6 +51,20 @@ impl Body {
         Body(buf)
     }
 
+    /// The fields as published, for a backplane to carry.
+    #[cfg(feature = "redis")]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Fields a backplane carried (from [`as_bytes`](Self::as_bytes)).
+    #[cfg(feature = "redis")]
+    pub(crate) fn from_wire(fields: &[u8]) -> Self {
+        let mut buf = BytesMut::with_capacity(fields.len() + ID_ROOM);
+        buf.extend_from_slice(fields);
+        Body(buf)
+    }
+
     /// The event on the wire, with the hub's id as its last field so that
     /// it wins over any `id` the item set itself.
     pub(crate) fn seal(mut self, id: EventId) -> EncodedEvent {

@@ -1,0 +1,255 @@
+//! The hub on Redis against the in-memory hub, in the same run.
+//!
+//! For N subscribers per instance (1 000 and 5 000): the in-memory hub with
+//! 2 × N subscribers in one process, and two Redis-backed instances with N
+//! each, through one local `redis-server` (started here on a free loopback
+//! port, killed by its PID at the end). Subscribers are hub subscriptions
+//! read by tasks in this process (no HTTP: this measures the hub and the
+//! backplane, not the sockets).
+//!
+//! 1. Throughput: 2 000 events published as fast as 64 concurrent
+//!    publishers go (alternating instances); delivered events per second
+//!    until every subscriber has every event.
+//! 2. Latency at a fixed rate: 1 000 events/s for 2 s; publish-to-deliver
+//!    p50 / p99, timed from just before `publish` is called to the moment a
+//!    subscriber's task reads the event (every 25th subscriber records).
+//! 3. Redis CPU per delivered event: user + system time of the
+//!    `redis-server` process (`/proc/<pid>/stat`, 100 ticks/s) over both
+//!    phases, divided by the deliveries.
+//!
+//! Everything runs on one thread (an actix `System`), as one actix worker
+//! would.
+//!
+//! `cargo bench -p sse-benches --bench backplane`
+//! (`SSE_BENCH_RATE=1000`, `SSE_BENCH_EVENTS=2000` to change.)
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use sse_benches::env_u64;
+use sse_benches::report::{thousands, Table};
+use sse_runtime::Hub;
+use sse_test_support::RedisServer;
+
+/// Every how many subscribers one records latencies.
+const SAMPLE_EVERY: usize = 25;
+
+/// Concurrent publishers in the throughput phase: enough to keep Redis
+/// round trips overlapping (commands share one multiplexed connection).
+const PUBLISHERS: u64 = 64;
+
+struct Probe {
+    base: Instant,
+    delivered: Cell<u64>,
+    latencies: RefCell<Vec<u64>>,
+}
+
+struct Figures {
+    per_sec: f64,
+    p50: Duration,
+    p99: Duration,
+    redis_cpu_per_event: Option<Duration>,
+}
+
+async fn hubs(redis: Option<&RedisServer>, run: usize) -> Vec<Hub> {
+    let builder = || Hub::builder().history(1_000).queue(100_000);
+    match redis {
+        None => vec![builder().build()],
+        Some(redis) => {
+            let mut hubs = Vec::new();
+            for _ in 0..2 {
+                hubs.push(
+                    builder()
+                        .redis(redis.url())
+                        .namespace(format!("bench{run}"))
+                        .build()
+                        .await
+                        .expect("redis-server is up"),
+                );
+            }
+            hubs
+        }
+    }
+}
+
+/// Ticks of CPU time (user + system) the process used so far.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which is in parentheses).
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 here.
+    field(11) + field(12)
+}
+
+async fn wait_for(probe: &Probe, count: u64, limit: Duration) -> Instant {
+    let deadline = Instant::now() + limit;
+    while probe.delivered.get() < count {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {count} deliveries",
+            probe.delivered.get()
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    Instant::now()
+}
+
+async fn measure(redis: Option<&RedisServer>, per_instance: usize, run: usize) -> Figures {
+    let events = env_u64("SSE_BENCH_EVENTS", 2_000);
+    let rate = env_u64("SSE_BENCH_RATE", 1_000);
+    let hubs = hubs(redis, run).await;
+    let total = per_instance * 2;
+    let probe = Rc::new(Probe {
+        base: Instant::now(),
+        delivered: Cell::new(0),
+        latencies: RefCell::new(Vec::new()),
+    });
+    let ready = Rc::new(Cell::new(0usize));
+    let mut readers = Vec::new();
+    for i in 0..total {
+        let hub = hubs[i % hubs.len()].clone();
+        let probe = probe.clone();
+        let ready = ready.clone();
+        readers.push(actix_rt::spawn(async move {
+            let mut sub = hub.subscribe(["bench"]).start().expect("subscribes");
+            // The position marker: attached from here on.
+            let _ = sub.next().await;
+            ready.set(ready.get() + 1);
+            let sampled = i % SAMPLE_EVERY == 0;
+            while let Some(event) = sub.next().await {
+                let text = event.as_ref();
+                let Some(data) = text.strip_prefix(b"data: ") else {
+                    continue;
+                };
+                probe.delivered.set(probe.delivered.get() + 1);
+                if sampled {
+                    let end = data.iter().position(|&b| b == b'\n').unwrap_or(0);
+                    let sent: u64 = std::str::from_utf8(&data[..end])
+                        .ok()
+                        .and_then(|t| t.parse().ok())
+                        .unwrap_or(0);
+                    let now = probe.base.elapsed().as_nanos() as u64;
+                    probe.latencies.borrow_mut().push(now.saturating_sub(sent));
+                }
+            }
+        }));
+    }
+    while ready.get() < total {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let cpu_before = redis.and_then(RedisServer::pid).map(cpu_ticks);
+
+    // 1. Throughput.
+    let start = Instant::now();
+    let publishers: Vec<_> = (0..PUBLISHERS)
+        .map(|k| {
+            let hub = hubs[k as usize % hubs.len()].clone();
+            let base = probe.base;
+            actix_rt::spawn(async move {
+                for _ in (k..events).step_by(PUBLISHERS as usize) {
+                    let sent = base.elapsed().as_nanos() as u64;
+                    hub.publish("bench", sent.to_string())
+                        .await
+                        .expect("published");
+                }
+            })
+        })
+        .collect();
+    for publisher in publishers {
+        publisher.await.expect("publisher");
+    }
+    let expected = events * total as u64;
+    let done = wait_for(&probe, expected, Duration::from_secs(120)).await;
+    let per_sec = expected as f64 / done.duration_since(start).as_secs_f64();
+
+    // 2. Latency at a fixed rate.
+    probe.latencies.borrow_mut().clear();
+    let mut tick = tokio::time::interval(Duration::from_nanos(1_000_000_000 / rate));
+    let count = rate * 2;
+    for k in 0..count {
+        tick.tick().await;
+        let hub = hubs[k as usize % hubs.len()].clone();
+        let sent = probe.base.elapsed().as_nanos() as u64;
+        actix_rt::spawn(async move {
+            hub.publish("bench", sent.to_string())
+                .await
+                .expect("published");
+        });
+    }
+    let expected = expected + count * total as u64;
+    wait_for(&probe, expected, Duration::from_secs(120)).await;
+    let redis_cpu_per_event = match (redis.and_then(RedisServer::pid), cpu_before) {
+        (Some(pid), Some(before)) => {
+            let ticks = cpu_ticks(pid) - before;
+            Some(Duration::from_millis(ticks * 10).div_f64(expected as f64))
+        }
+        _ => None,
+    };
+    let mut latencies = probe.latencies.borrow().clone();
+    latencies.sort_unstable();
+    let pick = |q: f64| {
+        let i = ((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1));
+        Duration::from_nanos(latencies.get(i).copied().unwrap_or(0))
+    };
+    let figures = Figures {
+        per_sec,
+        p50: pick(0.50),
+        p99: pick(0.99),
+        redis_cpu_per_event,
+    };
+    for reader in readers {
+        reader.abort();
+    }
+    drop(hubs);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    figures
+}
+
+fn main() {
+    actix_rt::System::new().block_on(async {
+        let redis = RedisServer::start(false)
+            .await
+            .expect("redis-server starts");
+        let rate = env_u64("SSE_BENCH_RATE", 1_000);
+        let mut table = Table::new([
+            "subscribers",
+            "hub",
+            "delivered/s",
+            "vs memory",
+            &format!("p50 @ {rate}/s"),
+            &format!("p99 @ {rate}/s"),
+            "Redis CPU / delivery",
+        ])
+        .left_aligned(2);
+        for (run, per_instance) in [1_000usize, 5_000].into_iter().enumerate() {
+            let memory = measure(None, per_instance, run * 2).await;
+            let shared = measure(Some(&redis), per_instance, run * 2 + 1).await;
+            let label = format!("2 × {}", thousands(per_instance as f64));
+            for (name, f) in [
+                ("memory (1 process)", &memory),
+                ("Redis (2 instances)", &shared),
+            ] {
+                table.row([
+                    label.clone(),
+                    name.to_owned(),
+                    thousands(f.per_sec),
+                    format!("{:.0} %", 100.0 * f.per_sec / memory.per_sec),
+                    format!("{:.2} ms", f.p50.as_secs_f64() * 1e3),
+                    format!("{:.2} ms", f.p99.as_secs_f64() * 1e3),
+                    f.redis_cpu_per_event
+                        .map_or("—".to_owned(), |d| format!("{:.0} ns", d.as_nanos())),
+                ]);
+            }
+        }
+        println!("{}", table.render());
+    });
+}

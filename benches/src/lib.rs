@@ -9,6 +9,7 @@
 //! cargo bench -p sse-benches --bench one_stream
 //! cargo bench -p sse-benches --bench encode
 //! cargo bench -p sse-benches --bench sink
+//! cargo bench -p sse-benches --bench fanout
 //! ```
 
 pub mod client;

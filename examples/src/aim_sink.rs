@@ -24,10 +24,10 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde_json::json;
-use sse_runtime::{controller, sse, Event, EventSink, SendError};
+use sse_runtime::{controller, sse, EventSink, LastEventId};
 
 use crate::pace::Pace;
-use crate::services::{FeedService, FeedUpdate, Gauge};
+use crate::services::{FeedService, Gauge};
 
 /// Quick start, counter and feed, sending through an [`EventSink`].
 #[derive(Debug, Clone)]
@@ -101,12 +101,12 @@ impl AimSinkController {
 
         // Subscribe to real-time updates (now, so that none is missed
         // before the task starts)
-        let updates = self.feed_service.stream();
+        let updates = self.feed_service.stream(LastEventId::NONE);
         let listener = sink.clone();
         let subscription = tokio::spawn(async move {
             let mut updates = pin!(updates);
             while let Some(update) = updates.next().await {
-                match send_update(&listener, &update).await {
+                match listener.send(update).await {
                     Ok(()) => {}
                     Err(err) if err.is_closed() => break,
                     Err(err) => tracing::warn!(%err, "feed update skipped"),
@@ -119,15 +119,4 @@ impl AimSinkController {
             subscription.abort();
         });
     }
-}
-
-/// `sink.sendEvent(id: update.id, event: update.type, data: update.toJson())`.
-/// The id and type come from the feed, not from the code, so they are
-/// checked as they are set.
-async fn send_update(sink: &EventSink, update: &FeedUpdate) -> Result<(), SendError> {
-    let event = Event::default()
-        .id(&update.id)?
-        .event(&update.kind)?
-        .json(update)?;
-    sink.send(event).await
 }

@@ -16,12 +16,11 @@
 //! ```
 
 use actix_web::{web, HttpResponse};
-use futures_util::stream::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
-use sse_runtime::{controller, event_name, sse, CleanUp, Event, EventError};
+use sse_runtime::{controller, sse, CleanUp, LastEventId};
 
-use crate::services::NotificationService;
+use crate::services::{NotificationService, UserStream};
 
 /// Per-user notifications and the route that sends them.
 #[derive(Debug, Clone)]
@@ -48,22 +47,23 @@ impl ChatController {
     ///
     /// The guide's `sink.onClose = () { subscription.cancel(); }` is the
     /// drop of the returned stream, which unsubscribes (and removes the
-    /// user's channel once their last connection is gone).
+    /// user from the count once their last connection is gone). Resumable:
+    /// notifications sent while the client reconnects are replayed.
     #[sse("notifications/{user}")]
     fn notifications(
         &self,
         user: web::Path<String>,
         clean_up: CleanUp,
-    ) -> impl Stream<Item = Result<Event, EventError>> {
+        last: LastEventId,
+    ) -> UserStream {
         // Subscribe to user-specific notifications
-        let subscription = self.notification_service.stream_for_user(&user);
+        let subscription = self.notification_service.stream_for_user(&user, last);
         let user = user.into_inner();
         // `?` logs the Debug form, which escapes control characters: the id
         // comes from the URL, and a raw `%0A` in it must not forge a log line.
         clean_up.add(move || tracing::info!(?user, "notification client disconnected"));
 
         subscription
-            .map(|notification| Event::named(event_name!("notification")).json(&notification))
     }
 
     /// Added to make the chat sample usable: sends a notification to every
@@ -75,9 +75,12 @@ impl ChatController {
         user: web::Path<String>,
         body: web::Json<NewNotification>,
     ) -> HttpResponse {
-        let delivered = self
+        match self
             .notification_service
-            .notify(&user, &body.from, &body.message);
-        HttpResponse::Accepted().json(json!({ "delivered": delivered }))
+            .notify(&user, &body.from, &body.message)
+        {
+            Ok(delivered) => HttpResponse::Accepted().json(json!({ "delivered": delivered })),
+            Err(err) => HttpResponse::InternalServerError().body(err.to_string()),
+        }
     }
 }

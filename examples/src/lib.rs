@@ -13,6 +13,7 @@
 //! | [`live`] | [`live::LiveController`] | `/aim` | live counter, progress, live feed (seed 001) |
 //! | [`chat`] | [`chat::ChatController`] | `/aim` | chat notifications per user (seed 001) |
 //! | [`aim_sink`] | [`aim_sink::AimSinkController`] | `/aim/sink` | quick start, live counter, live feed in the guide's sink style (seed 001) |
+//! | [`rooms`] | [`rooms::RoomsController`] | `/` | Spry's rooms (`/chat/{room}`, `/broadcast`), task progress (`/progress/{task}`), a resumable ticker (`/ticker`), several topics in one stream (`/hub`) on the [`sse_runtime::Hub`] (seed 004) |
 //! | [`secure`] | [`secure::SecureController`] | `/secure` | `401` before streaming without `?token=let-me-in` (README) |
 //! | [`page`] | – | `/`, `/favicon.ico`, `/stats` | the dashboard (one card per scenario, its state and newest events); counters of open things |
 //!
@@ -51,6 +52,7 @@ pub mod live;
 mod pace;
 pub mod page;
 pub mod revali;
+pub mod rooms;
 pub mod secure;
 pub mod services;
 
@@ -74,7 +76,7 @@ pub struct Config {
     /// fails (`None`: never), so that the error-handling samples have
     /// something to handle.
     pub upstream_fails_after: Option<u32>,
-    /// Whether background tasks publish live updates (every second) and
+    /// Whether background tasks publish live updates and ticks (every second) and
     /// feed items (every two seconds). Without them those services only
     /// carry what is published through their API.
     pub background: bool,
@@ -137,6 +139,7 @@ impl Examples {
         if config.background {
             tasks.push(tokio::spawn(services.live.tick(config.pace)));
             tasks.push(tokio::spawn(services.feed.tick(config.pace)));
+            tasks.push(tokio::spawn(rooms::tick(services.hub.clone(), config.pace)));
         }
         Examples {
             config,
@@ -185,6 +188,11 @@ impl Examples {
             counters: services.counters.clone(),
         })
         .service(secure::SecureController { pace })
+        .service(rooms::RoomsController {
+            hub: services.hub.clone(),
+            members: services.members.clone(),
+            pace,
+        })
         .configure(page::configure);
         let services = services.clone();
         cfg.route(
@@ -226,6 +234,9 @@ pub enum Seed {
     Aim,
     /// Not from a guide: the README's authentication path.
     Readme,
+    /// The hub: Spry's rooms (seed 004), a resumable ticker, several
+    /// topics in one stream ([`rooms`]).
+    Hub,
 }
 
 /// One route of the demo, for listings and tests.
@@ -392,6 +403,21 @@ pub const ROUTES: &[RouteInfo] = &[
         "Authentication, sink style (401 without the token)",
         false,
     ),
+    route(
+        "GET",
+        "/chat/lobby?user=ada",
+        Seed::Hub,
+        "Chat room (join as ada; resumable)",
+        false,
+    ),
+    route("GET", "/ticker", Seed::Hub, "Resumable ticker", false),
+    route(
+        "GET",
+        "/hub?topics=ticker,chat/lobby",
+        Seed::Hub,
+        "Several topics in one stream",
+        false,
+    ),
 ];
 
 impl RouteInfo {
@@ -435,6 +461,7 @@ pub fn listing(base: &str) -> String {
         (Seed::Revali, "Revali @SSE guide (seed 000)"),
         (Seed::Aim, "aim_server_sse guide (seed 001)"),
         (Seed::Readme, "README: authentication"),
+        (Seed::Hub, "Hub: rooms and ticker (seed 004; see the README for POST /chat, /broadcast, /progress)"),
     ] {
         out.push_str(&format!("\n{title}:\n"));
         for route in ROUTES.iter().filter(|r| r.seed == seed) {

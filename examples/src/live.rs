@@ -11,10 +11,12 @@
 use std::time::Duration;
 
 use async_stream::try_stream;
-use futures_util::stream::{Stream, StreamExt};
+use futures_util::stream::Stream;
 use serde::Serialize;
 use serde_json::{json, Value};
-use sse_runtime::{controller, event_name, sse, CleanUp, Event, EventError};
+use sse_runtime::{
+    controller, event_name, sse, CleanUp, Event, EventError, LastEventId, Subscription,
+};
 use tokio::sync::mpsc;
 
 use crate::pace::Pace;
@@ -102,25 +104,21 @@ impl LiveController {
         }
     }
 
-    /// Seed 001, *Live Feed*: every feed update as an event with the
-    /// update's id, its type as the event name (`post`, `like`, `comment`)
-    /// and its JSON, plus a keep-alive comment after 30 s of silence.
+    /// Seed 001, *Live Feed*: every feed update as an event with its
+    /// type as the event name (`post`, `like`, `comment`), the update's
+    /// JSON and the hub's id, plus a keep-alive comment after 30 s of
+    /// silence. A client that reconnects with `Last-Event-ID` gets the
+    /// updates it missed from the feed's history.
     ///
     /// The guide cancels the keep-alive timer and the subscription in
     /// `sink.onClose`. Here the keep-alive belongs to the runtime and the
     /// subscription is the returned stream, which the runtime drops when
     /// the connection ends, before running the `CleanUp` callbacks.
     #[sse("feed", keep_alive = "30s")]
-    fn feed(&self, clean_up: CleanUp) -> impl Stream<Item = Result<Event, EventError>> {
-        // Subscribe to real-time updates
-        let subscription = self.feed_service.stream();
+    fn feed(&self, clean_up: CleanUp, last: LastEventId) -> Subscription {
+        // Subscribe to real-time updates (each published as its event)
+        let subscription = self.feed_service.stream(last);
         clean_up.add(|| tracing::info!("Feed client left; its subscription is gone"));
-
-        subscription.map(|update| {
-            Event::default()
-                .id(&update.id)?
-                .event(&update.kind)?
-                .json(&update)
-        })
+        subscription
     }
 }

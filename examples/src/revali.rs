@@ -49,7 +49,7 @@ use std::time::{Duration, SystemTime};
 use async_stream::stream;
 use futures_util::stream::{self as futures_stream, Stream};
 use serde::Serialize;
-use sse_runtime::{controller, sse, CleanUp};
+use sse_runtime::{controller, sse, CleanUp, Subscription};
 
 use crate::clock;
 use crate::pace::Pace;
@@ -127,7 +127,7 @@ impl EventController {
     /// forwards the live update service and never ends; the connection
     /// stays open until the client leaves (which drops the subscription).
     #[sse("live")]
-    fn send_live_updates(&self) -> impl Stream<Item = String> {
+    fn send_live_updates(&self) -> Subscription {
         // `await for (final update in liveUpdateService.stream) yield update;`
         self.live_update_service.stream()
     }

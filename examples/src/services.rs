@@ -4,22 +4,30 @@
 //!
 //! They are small but real: subscriptions are counted, so the [`Stats`]
 //! (served by the demo at `/stats`) show whether every connection cleaned up
-//! after itself.
+//! after itself. The three that broadcast (live updates, the feed, per-user
+//! notifications) publish on the shared [`Hub`] instead of hand-rolled
+//! channels, so their subscribers get event ids, resume after a reconnect
+//! and the hub's slow-consumer policy.
 
 use std::collections::HashMap;
 use std::fmt;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use async_stream::stream;
-use futures_util::stream::{self, Stream, StreamExt};
+use futures_util::stream::{Stream, StreamExt};
 use serde::Serialize;
-use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::task::JoinHandle;
+
+use sse_runtime::hub::PublishError;
+use sse_runtime::{event_name, hub, EncodedEvent, Event, EventId, Hub, LastEventId};
 
 use crate::clock;
 use crate::pace::Pace;
+use crate::rooms::{self, Members};
 
 /// A count of things currently alive (open streams, running timers, ...).
 #[derive(Debug, Clone, Default)]
@@ -218,30 +226,46 @@ impl Drop for Resource {
     }
 }
 
-/// The seeds' `liveUpdateService`: one shared stream of updates that never
-/// ends, fanned out to every subscriber with a broadcast channel.
-#[derive(Debug, Clone)]
-pub struct LiveUpdateService {
-    sender: broadcast::Sender<String>,
-    published: Arc<AtomicU64>,
-    subscribers: Gauge,
+/// The hub topic of [`LiveUpdateService`].
+pub const LIVE_TOPIC: &str = "live";
+
+/// The hub topic of [`FeedService`].
+pub const FEED_TOPIC: &str = "feed";
+
+/// The hub topic of `user`'s notifications ([`NotificationService`]).
+pub fn user_topic(user: &str) -> String {
+    format!("user/{user}")
 }
 
-impl Default for LiveUpdateService {
-    fn default() -> Self {
-        LiveUpdateService {
-            sender: broadcast::channel(64).0,
-            published: Arc::default(),
-            subscribers: Gauge::default(),
-        }
-    }
+/// The seeds' `liveUpdateService`: one shared stream of updates that never
+/// ends, published on the hub's [`LIVE_TOPIC`] (no history: a subscriber
+/// too slow to keep up skips ahead and is told how many it missed).
+#[derive(Debug, Clone)]
+pub struct LiveUpdateService {
+    hub: Hub,
+    published: Arc<AtomicU64>,
 }
 
 impl LiveUpdateService {
+    /// The service on `hub`.
+    pub fn new(hub: Hub) -> Self {
+        LiveUpdateService {
+            hub,
+            published: Arc::default(),
+        }
+    }
+
     /// Sends `update` to every current subscriber; returns how many.
     pub fn publish(&self, update: impl Into<String>) -> usize {
         self.published.fetch_add(1, Ordering::SeqCst);
-        self.sender.send(update.into()).unwrap_or(0)
+        let reached = self.hub.subscribers(LIVE_TOPIC);
+        match self.hub.publish_blocking(LIVE_TOPIC, update.into()) {
+            Ok(_) => reached,
+            Err(err) => {
+                tracing::warn!(%err, "live update not published");
+                0
+            }
+        }
     }
 
     /// Publishes `"Live update #n"` every (paced) second, forever.
@@ -258,15 +282,19 @@ impl LiveUpdateService {
         }
     }
 
-    /// Every update published from now on; never ends by itself. A
-    /// subscriber too slow to keep up skips the updates it missed.
-    pub fn stream(&self) -> impl Stream<Item = String> + Send + use<> {
-        broadcast_stream(self.sender.subscribe(), self.subscribers.enter())
+    /// Every update published from now on; never ends by itself.
+    pub fn stream(&self) -> hub::Subscription {
+        // Only `NoTopics` or an `announce` failure could make this fail,
+        // and neither applies here; a closed topic is never closed.
+        self.hub
+            .subscribe([LIVE_TOPIC])
+            .start()
+            .expect("a subscription to one open topic starts")
     }
 
     /// Current subscribers.
     pub fn subscribers(&self) -> usize {
-        self.subscribers.get()
+        self.hub.subscribers(LIVE_TOPIC)
     }
 }
 
@@ -274,7 +302,8 @@ impl LiveUpdateService {
 /// `toJson()`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FeedUpdate {
-    /// Sent as the event id.
+    /// The update's number in the feed. The event's `id:` is the hub's,
+    /// which a reconnecting client resumes from.
     pub id: String,
     /// Sent as the event type: `post`, `like` or `comment`.
     #[serde(rename = "type")]
@@ -285,36 +314,44 @@ pub struct FeedUpdate {
     pub text: String,
 }
 
-/// The seeds' `feedService`: a live feed of posts, likes and comments.
+/// The seeds' `feedService`: a live feed of posts, likes and comments on
+/// the hub's [`FEED_TOPIC`], whose history lets a client that reconnects
+/// with `Last-Event-ID` get what it missed.
 #[derive(Debug, Clone)]
 pub struct FeedService {
-    sender: broadcast::Sender<FeedUpdate>,
+    hub: Hub,
     next_id: Arc<AtomicU64>,
-    subscribers: Gauge,
-}
-
-impl Default for FeedService {
-    fn default() -> Self {
-        FeedService {
-            sender: broadcast::channel(64).0,
-            next_id: Arc::new(AtomicU64::new(1)),
-            subscribers: Gauge::default(),
-        }
-    }
 }
 
 impl FeedService {
-    /// Publishes an update with the next id; returns it.
-    pub fn publish(&self, kind: &str, author: &str, text: &str) -> FeedUpdate {
+    /// The service on `hub`.
+    pub fn new(hub: Hub) -> Self {
+        FeedService {
+            hub,
+            next_id: Arc::new(AtomicU64::new(1)),
+        }
+    }
+
+    /// Publishes an update with the next number, its type as the event
+    /// type; returns the update and the event's id.
+    ///
+    /// # Errors
+    /// If `kind` is not a valid event type.
+    pub fn publish(
+        &self,
+        kind: &str,
+        author: &str,
+        text: &str,
+    ) -> Result<(FeedUpdate, EventId), PublishError> {
         let update = FeedUpdate {
             id: self.next_id.fetch_add(1, Ordering::SeqCst).to_string(),
             kind: kind.to_owned(),
             author: author.to_owned(),
             text: text.to_owned(),
         };
-        // No subscriber is not an error: the update is simply not seen.
-        let _ = self.sender.send(update.clone());
-        update
+        let event = Event::default().event(&update.kind)?.json(&update)?;
+        let id = self.hub.publish_blocking(FEED_TOPIC, event)?;
+        Ok((update, id))
     }
 
     /// Publishes a canned post, like or comment every two (paced) seconds.
@@ -330,19 +367,26 @@ impl FeedService {
             ticks.tick().await;
             for (kind, author, text) in SCRIPT.iter().cycle() {
                 ticks.tick().await;
-                service.publish(kind, author, text);
+                if let Err(err) = service.publish(kind, author, text) {
+                    tracing::warn!(%err, "feed update not published");
+                }
             }
         }
     }
 
-    /// Every update published from now on: Dart's `feedService.stream`.
-    pub fn stream(&self) -> impl Stream<Item = FeedUpdate> + Send + use<> {
-        broadcast_stream(self.sender.subscribe(), self.subscribers.enter())
+    /// Every update after `last` (from the feed's history), then live:
+    /// Dart's `feedService.stream`, resumable.
+    pub fn stream(&self, last: LastEventId) -> hub::Subscription {
+        self.hub
+            .subscribe([FEED_TOPIC])
+            .after(last)
+            .start()
+            .expect("a subscription to one open topic starts")
     }
 
     /// Current subscribers.
     pub fn subscribers(&self) -> usize {
-        self.subscribers.get()
+        self.hub.subscribers(FEED_TOPIC)
     }
 }
 
@@ -360,54 +404,71 @@ pub struct Notification {
     pub timestamp: SystemTime,
 }
 
-type Channels = HashMap<String, broadcast::Sender<Notification>>;
-
-/// The seeds' `notificationService`: per-user notification channels.
+/// The seeds' `notificationService`: per-user `notification` events, each
+/// user's on their own hub topic ([`user_topic`]).
 ///
-/// A user's channel exists while at least one of their connections is
-/// subscribed; notifications for a user with no connection are dropped.
-#[derive(Debug, Clone, Default)]
+/// Notifications for a user with no connection are dropped; those sent
+/// while a connection is briefly away are kept (the topic's history) and
+/// replayed when it resumes with `Last-Event-ID`.
+#[derive(Debug, Clone)]
 pub struct NotificationService {
-    channels: Arc<Mutex<Channels>>,
+    hub: Hub,
+    users: Arc<Mutex<HashMap<String, usize>>>,
     next_id: Arc<AtomicU64>,
     subscribers: Gauge,
 }
 
 impl NotificationService {
-    /// Every notification for `user` from now on: Dart's
-    /// `notificationService.streamForUser(userId)`.
-    pub fn stream_for_user(&self, user: &str) -> impl Stream<Item = Notification> + Send + use<> {
-        let receiver = self
-            .lock()
-            .entry(user.to_owned())
-            .or_insert_with(|| broadcast::channel(32).0)
-            .subscribe();
-        let subscription = UserSubscription {
-            receiver: Some(receiver),
-            user: user.to_owned(),
-            service: self.clone(),
-            _counted: self.subscribers.enter(),
-        };
-        stream::unfold(subscription, |mut subscription| async move {
-            let receiver = subscription.receiver.as_mut()?;
-            let notification = next_message(receiver).await?;
-            Some((notification, subscription))
-        })
+    /// The service on `hub`.
+    pub fn new(hub: Hub) -> Self {
+        NotificationService {
+            hub,
+            users: Arc::default(),
+            next_id: Arc::default(),
+            subscribers: Gauge::default(),
+        }
     }
 
-    /// Sends a notification to every connection of `user`; returns how many
-    /// connections it reached.
-    pub fn notify(&self, user: &str, from: &str, message: &str) -> usize {
+    /// Every notification for `user` after `last`, then live: Dart's
+    /// `notificationService.streamForUser(userId)`, resumable.
+    pub fn stream_for_user(&self, user: &str, last: LastEventId) -> UserStream {
+        let subscription = self
+            .hub
+            .subscribe([user_topic(user)])
+            .after(last)
+            .start()
+            .expect("a subscription to one open topic starts");
+        *self.lock().entry(user.to_owned()).or_default() += 1;
+        UserStream {
+            subscription,
+            _user: UserGuard {
+                service: self.clone(),
+                user: user.to_owned(),
+            },
+            _counted: self.subscribers.enter(),
+        }
+    }
+
+    /// Sends a `notification` event to every connection of `user`;
+    /// returns how many connections it reached.
+    ///
+    /// # Errors
+    /// If the notification can't be encoded (it always can).
+    pub fn notify(&self, user: &str, from: &str, message: &str) -> Result<usize, PublishError> {
+        let topic = user_topic(user);
+        let reached = self.hub.subscribers(&topic);
+        if reached == 0 {
+            return Ok(0);
+        }
         let notification = Notification {
             id: self.next_id.fetch_add(1, Ordering::SeqCst) + 1,
             from: from.to_owned(),
             message: message.to_owned(),
             timestamp: SystemTime::now(),
         };
-        match self.lock().get(user) {
-            Some(channel) => channel.send(notification).unwrap_or(0),
-            None => 0,
-        }
+        let event = Event::named(event_name!("notification")).json(&notification)?;
+        self.hub.publish_blocking(&topic, event)?;
+        Ok(reached)
     }
 
     /// Connections currently subscribed, all users together.
@@ -420,53 +481,41 @@ impl NotificationService {
         self.lock().len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Channels> {
-        self.channels.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+        self.users.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-/// One connection's subscription to a user's channel; removes the channel
-/// when its last subscriber goes.
-struct UserSubscription {
-    receiver: Option<broadcast::Receiver<Notification>>,
-    user: String,
-    service: NotificationService,
+/// One connection's notifications ([`NotificationService::stream_for_user`]):
+/// the hub subscription, counted while it is open.
+pub struct UserStream {
+    subscription: hub::Subscription,
+    _user: UserGuard,
     _counted: GaugeGuard,
 }
 
-impl Drop for UserSubscription {
-    fn drop(&mut self) {
-        drop(self.receiver.take());
-        let mut channels = self.service.lock();
-        if channels
-            .get(&self.user)
-            .is_some_and(|channel| channel.receiver_count() == 0)
-        {
-            channels.remove(&self.user);
-        }
+impl Stream for UserStream {
+    type Item = EncodedEvent;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<EncodedEvent>> {
+        Pin::new(&mut self.subscription).poll_next(cx)
     }
 }
 
-/// A broadcast receiver as a stream that skips what it lagged behind on and
-/// ends when the channel closes; `guard` lives as long as the stream.
-fn broadcast_stream<T: Clone + Send + 'static>(
-    receiver: broadcast::Receiver<T>,
-    guard: GaugeGuard,
-) -> impl Stream<Item = T> + Send + 'static {
-    stream::unfold((receiver, guard), |(mut receiver, guard)| async move {
-        let item = next_message(&mut receiver).await?;
-        Some((item, (receiver, guard)))
-    })
+/// Counts a user as connected until dropped.
+struct UserGuard {
+    service: NotificationService,
+    user: String,
 }
 
-async fn next_message<T: Clone>(receiver: &mut broadcast::Receiver<T>) -> Option<T> {
-    loop {
-        match receiver.recv().await {
-            Ok(item) => return Some(item),
-            Err(RecvError::Lagged(skipped)) => {
-                tracing::debug!(skipped, "slow subscriber skipped messages");
+impl Drop for UserGuard {
+    fn drop(&mut self) {
+        let mut users = self.service.lock();
+        if let Some(count) = users.get_mut(&self.user) {
+            *count -= 1;
+            if *count == 0 {
+                users.remove(&self.user);
             }
-            Err(RecvError::Closed) => return None,
         }
     }
 }
@@ -487,18 +536,26 @@ pub struct Services {
     /// Live counters (`/aim/counter`, `/aim/sink/counter`) whose timer is
     /// running.
     pub counters: Gauge,
+    /// The hub every broadcast goes through: live updates, the feed,
+    /// notifications, and the rooms, tasks and ticker of [`crate::rooms`].
+    pub hub: Hub,
+    /// Who is in which chat room.
+    pub members: Members,
 }
 
 impl Services {
     /// Fresh services; the event service fails after `fail_after` events.
     pub fn new(pace: Pace, fail_after: Option<u32>) -> Self {
+        let hub = rooms::demo_hub();
         Services {
             events: EventService::new(pace, fail_after),
             resources: ResourceService::default(),
-            live: LiveUpdateService::default(),
-            feed: FeedService::default(),
-            notifications: NotificationService::default(),
+            live: LiveUpdateService::new(hub.clone()),
+            feed: FeedService::new(hub.clone()),
+            notifications: NotificationService::new(hub.clone()),
             counters: Gauge::default(),
+            hub,
+            members: Members::default(),
         }
     }
 

@@ -306,14 +306,25 @@ async fn live_updates_reach_every_subscriber_until_it_leaves() {
         .wait_for_stats("two live subscribers", |s| s.live_subscribers == 2)
         .await;
     let live = &server.examples.services().live;
+    let hub = &server.examples.services().hub;
+    let start = hub.last_id();
     assert_eq!(live.publish("Live update #1"), 2);
+    let one = hub.last_id();
     assert_eq!(live.publish("Live update #2"), 2);
+    let two = hub.last_id();
     for sse in [&mut first, &mut second] {
         assert_eq!(
             data(&take(sse, 2).await),
             ["Live update #1", "Live update #2"]
         );
-        assert_eq!(raw(sse), "data: Live update #1\n\ndata: Live update #2\n\n");
+        // The hub's wire: where the client starts, then each update with
+        // its id, which a reconnecting client resumes from.
+        assert_eq!(
+            raw(sse),
+            format!(
+                "id: {start}\n\ndata: Live update #1\nid: {one}\n\ndata: Live update #2\nid: {two}\n\n"
+            )
+        );
     }
     drop(first);
     server
@@ -359,15 +370,21 @@ async fn feed_events_carry_id_type_and_json() {
         .wait_for_stats("a feed subscriber", |s| s.feed_subscribers == 1)
         .await;
     let feed = &server.examples.services().feed;
-    feed.publish("post", "ada", "hello");
-    feed.publish("like", "grace", "liked a post by ada");
+    let start = server.examples.services().hub.last_id();
+    let (_, post) = feed.publish("post", "ada", "hello").unwrap();
+    let (_, like) = feed
+        .publish("like", "grace", "liked a post by ada")
+        .unwrap();
     let events = take(&mut sse, 2).await;
     assert_eq!(events[1].event, "like");
-    assert_eq!(events[1].id, "2");
+    assert_eq!(events[1].id, like.to_string());
     assert_eq!(
         raw(&sse),
-        "id: 1\nevent: post\ndata: {\"id\":\"1\",\"type\":\"post\",\"author\":\"ada\",\"text\":\"hello\"}\n\n\
-         id: 2\nevent: like\ndata: {\"id\":\"2\",\"type\":\"like\",\"author\":\"grace\",\"text\":\"liked a post by ada\"}\n\n"
+        format!(
+            "id: {start}\n\n\
+             event: post\ndata: {{\"id\":\"1\",\"type\":\"post\",\"author\":\"ada\",\"text\":\"hello\"}}\nid: {post}\n\n\
+             event: like\ndata: {{\"id\":\"2\",\"type\":\"like\",\"author\":\"grace\",\"text\":\"liked a post by ada\"}}\nid: {like}\n\n"
+        )
     );
     drop(sse);
     server.wait_until_idle().await;

@@ -113,16 +113,22 @@ async fn feed_forwards_updates_sends_its_keep_alive_and_unsubscribes() {
     demo.wait_for("a feed subscriber", |s| s.feed_subscribers == 1)
         .await;
     let service = &demo.examples.services().feed;
-    service.publish("post", "ada", "hello");
-    service.publish("like", "grace", "liked a post by ada");
-    let expected = "id: 1\nevent: post\ndata: {\"id\":\"1\",\"type\":\"post\",\"author\":\"ada\",\"text\":\"hello\"}\n\n\
-                    id: 2\nevent: like\ndata: {\"id\":\"2\",\"type\":\"like\",\"author\":\"grace\",\"text\":\"liked a post by ada\"}\n\n";
-    assert_eq!(
-        read_until(&mut feed, "liked a post by ada\"}\n\n").await,
-        expected
+    let start = demo.examples.services().hub.last_id();
+    let (_, post) = service.publish("post", "ada", "hello").unwrap();
+    let (_, like) = service
+        .publish("like", "grace", "liked a post by ada")
+        .unwrap();
+    // What the stream-style `/aim/feed` sends: the hub's events, as is.
+    let expected = format!(
+        "id: {start}\n\n\
+         event: post\ndata: {{\"id\":\"1\",\"type\":\"post\",\"author\":\"ada\",\"text\":\"hello\"}}\nid: {post}\n\n\
+         event: like\ndata: {{\"id\":\"2\",\"type\":\"like\",\"author\":\"grace\",\"text\":\"liked a post by ada\"}}\nid: {like}\n\n"
     );
     // Thirty paced seconds later, the sample's own keep-alive timer.
-    assert_eq!(read_until(&mut feed, "\n\n").await, ": keep-alive\n\n");
+    assert_eq!(
+        read_until(&mut feed, ": keep-alive\n\n").await,
+        expected + ": keep-alive\n\n"
+    );
     drop(feed);
     demo.wait_for("the feed subscription to end", |s| s.feed_subscribers == 0)
         .await;

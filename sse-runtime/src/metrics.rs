@@ -237,9 +237,9 @@ pub(crate) fn cleanup_latency(latency: Duration) {
     metrics::histogram!(CLEANUP_LATENCY_SECONDS).record(latency.as_secs_f64());
 }
 
-/// What the hub reports, one call at each place where it does the thing.
-/// The hub is not built yet; these are its hooks.
-#[expect(dead_code, reason = "the hub (hub/, planned) is the caller")]
+/// What the hub reports, one call at each place where it does the thing:
+/// `hub/registry.rs` (topics), `hub/subscription.rs` (subscriptions,
+/// laggards).
 pub(crate) mod hub {
     /// A topic was created.
     pub(crate) fn topic_created() {

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use super::options::Options;
 use super::topic::{Ring, Topic};
 use super::wire::Body;
+use crate::metrics;
 use crate::resume::EventId;
 
 /// How many freed topics keep their last sequence number (see
@@ -99,6 +100,7 @@ impl Registry {
         let evicted = self.tombstones.take(&name);
         let topic = Topic::new(name.clone(), options.limits(&name), evicted);
         self.topics.insert(name, topic.clone());
+        metrics::hub::topic_created();
         topic
     }
 
@@ -180,6 +182,7 @@ impl Registry {
         {
             self.topics.remove(&topic.name);
             self.tombstones.record(&topic.name, last_seq);
+            metrics::hub::topic_removed();
         }
     }
 
@@ -232,6 +235,16 @@ struct Tombstones {
     last_seq: HashMap<Arc<str>, u64>,
     order: VecDeque<Arc<str>>,
     floor: u64,
+}
+
+impl Drop for Registry {
+    /// A hub that goes away takes its topics with it: the topic gauge
+    /// counts them out, so that it stays the sum over the live hubs.
+    fn drop(&mut self) {
+        for _ in self.topics.drain() {
+            metrics::hub::topic_removed();
+        }
+    }
 }
 
 impl Tombstones {

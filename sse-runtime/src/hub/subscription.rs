@@ -22,6 +22,7 @@ use super::topic::{Ring, Topic};
 use super::wire::{self, Body};
 use super::{Hub, USER_JOINED, USER_LEFT};
 use crate::event::{EncodedEvent, EventError};
+use crate::metrics;
 use crate::resume::{EventId, LastEventId};
 
 /// Most events taken from the rings per refill: bounds what a stalled
@@ -120,6 +121,7 @@ impl Subscribe {
         let start = attach(&hub, &topics, from_oldest, resume)?;
         let mut batch = VecDeque::new();
         batch.extend(start.notice);
+        metrics::hub::subscribed();
         let subscription = Subscription {
             hub,
             id: start.id,
@@ -319,6 +321,7 @@ impl Subscription {
                             "hub subscriber lagging; ending its stream"
                         );
                         *ended = true;
+                        metrics::hub::dropped();
                         return true;
                     }
                     Overflow::Skip => {
@@ -330,6 +333,7 @@ impl Subscription {
             }
         }
         if !lagged.is_empty() {
+            metrics::hub::lagged(missed);
             batch.push_back(wire::missed("lagged", &lagged, Some(missed), None));
         }
 
@@ -409,6 +413,7 @@ impl Drop for Subscription {
             }
         }
         self.hub.detach(self.id, &self.topics);
+        metrics::hub::unsubscribed();
     }
 }
 

@@ -1,0 +1,544 @@
+//! Fan-out: one publisher, N subscribers over loopback, 100-byte events.
+//!
+//! * **ours**: a [`Hub`] subscription returned from an `#[sse]` route; a
+//!   publish is encoded once and shared;
+//! * **actix-web-lab**: its broadcaster pattern, a bounded `mpsc` of 64
+//!   events per client (`Sse::from_infallible_receiver`), the publisher
+//!   `try_send`s a fresh `Data` to each;
+//! * **axum**: `tokio::sync::broadcast` (capacity 1 024, as the hub's
+//!   default queue), each subscriber turning what it receives into an
+//!   `axum` `Event`.
+//!
+//! Each server runs in a child process of its own (this binary, re-run
+//! with `SSE_FANOUT_SERVE`) on one thread — one server core — so that its
+//! memory can be read from `/proc` alone; the clients share one thread in
+//! this process. For N = 1 000 and 10 000 it measures:
+//!
+//! 1. memory per idle subscriber: the server's RSS after N subscribed,
+//!    minus before, over N;
+//! 2. delivered events/s: `K` publishes in bursts of 16 (the publisher
+//!    yields between bursts), events received by all clients over the time
+//!    until the last arrived;
+//! 3. delivery latency p50/p99 at a fixed publish rate every contender
+//!    sustains (timestamps in the payload; one machine, one clock);
+//! 4. publisher cost: time inside the publish call, per publish, at that
+//!    rate.
+//!
+//! `cargo bench -p sse-benches --bench fanout`
+//! (`SSE_FANOUT_NS=1000,10000` to change N.) Linux only (`/proc`).
+
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use futures_util::stream;
+use sse_benches::report::{thousands, Table};
+use sse_runtime::{controller, sse, Hub, Subscription};
+use sse_test_support::ChildGuard;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+const TOPIC: &str = "bench";
+/// Payload: a 20-digit send time (ns since the epoch), then filler.
+const PAYLOAD: usize = 100;
+const BURST: u64 = 16;
+const CONTENDERS: [&str; 3] = ["ours", "actix-web-lab", "axum"];
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+fn payload() -> String {
+    format!("{:020}{}", now_ns(), "x".repeat(PAYLOAD - 20))
+}
+
+/// Publishes `count` payloads, `rate` a second (0: in bursts of
+/// [`BURST`], yielding between them); returns the mean time spent inside
+/// `publish`, in ns.
+async fn publish_loop(count: u64, rate: u64, publish: impl Fn(String)) -> f64 {
+    let start = tokio::time::Instant::now();
+    let mut spent = Duration::ZERO;
+    for i in 0..count {
+        let payload = payload();
+        let t = Instant::now();
+        publish(payload);
+        spent += t.elapsed();
+        if rate > 0 {
+            let next = start + Duration::from_secs(i + 1) / rate as u32;
+            tokio::time::sleep_until(next).await;
+        } else if i % BURST == BURST - 1 {
+            tokio::task::yield_now().await;
+        }
+    }
+    spent.as_nanos() as f64 / count.max(1) as f64
+}
+
+// ---------------------------------------------------------------- servers
+
+#[derive(Clone)]
+struct Ours {
+    hub: Hub,
+}
+
+#[controller("")]
+impl Ours {
+    #[sse("sub")]
+    fn sub(&self) -> Subscription {
+        self.hub.subscribe([TOPIC]).start().expect("an open topic")
+    }
+}
+
+type LabClients = Arc<Mutex<Vec<tokio::sync::mpsc::Sender<actix_web_lab::sse::Event>>>>;
+
+fn lab_publish(clients: &LabClients, payload: String) {
+    use tokio::sync::mpsc::error::TrySendError;
+    let mut clients = clients.lock().unwrap_or_else(|e| e.into_inner());
+    clients.retain(|client| {
+        let event = actix_web_lab::sse::Data::new(payload.clone()).into();
+        !matches!(client.try_send(event), Err(TrySendError::Closed(_)))
+    });
+}
+
+fn serve_actix(contender: &str) {
+    let ours = Ours {
+        hub: Hub::builder().build(),
+    };
+    let lab: LabClients = Arc::default();
+    let is_ours = contender == "ours";
+    actix_rt::System::new().block_on(async move {
+        let server = HttpServer::new(move || {
+            let (ours, lab, lab_sub) = (ours.clone(), lab.clone(), lab.clone());
+            let hub = ours.hub.clone();
+            let (count_hub, count_lab) = (hub.clone(), lab.clone());
+            let app = App::new()
+                .route(
+                    "/publish/{count}/{rate}",
+                    web::post().to(move |args: web::Path<(u64, u64)>| {
+                        let (hub, lab) = (hub.clone(), lab.clone());
+                        async move {
+                            let (count, rate) = args.into_inner();
+                            let ns = if is_ours {
+                                publish_loop(count, rate, |p| {
+                                    let _ = hub.publish_blocking(TOPIC, p);
+                                })
+                                .await
+                            } else {
+                                publish_loop(count, rate, |p| lab_publish(&lab, p)).await
+                            };
+                            HttpResponse::Ok().body(format!("{ns}"))
+                        }
+                    }),
+                )
+                .route(
+                    "/count",
+                    web::get().to(move || {
+                        let n = if is_ours {
+                            count_hub.subscribers(TOPIC)
+                        } else {
+                            count_lab.lock().map_or(0, |c| c.len())
+                        };
+                        async move { HttpResponse::Ok().body(n.to_string()) }
+                    }),
+                );
+            if is_ours {
+                app.service(ours)
+            } else {
+                app.route(
+                    "/sub",
+                    web::get().to(move || {
+                        let (tx, rx) = tokio::sync::mpsc::channel(64);
+                        lab_sub.lock().unwrap_or_else(|e| e.into_inner()).push(tx);
+                        async move { actix_web_lab::sse::Sse::from_infallible_receiver(rx) }
+                    }),
+                )
+            }
+        })
+        .workers(1)
+        .backlog(4096)
+        .max_connections(25_000)
+        .disable_signals()
+        .bind(("127.0.0.1", 0))
+        .expect("bind");
+        println!("{}", server.addrs()[0]);
+        let _ = server.run().await;
+    });
+}
+
+fn serve_axum() {
+    use axum::extract::{Path, State};
+    use axum::response::sse::{Event, Sse};
+    use axum::routing::{get, post};
+    use tokio::sync::broadcast;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let (tx, _) = broadcast::channel::<Arc<str>>(1024);
+        let app = axum::Router::new()
+            .route(
+                "/sub",
+                get(|State(tx): State<broadcast::Sender<Arc<str>>>| async move {
+                    let rx = tx.subscribe();
+                    let events = stream::unfold(rx, |mut rx| async move {
+                        loop {
+                            match rx.recv().await {
+                                Ok(text) => {
+                                    let event = Event::default().data(&*text);
+                                    return Some((Ok::<_, std::convert::Infallible>(event), rx));
+                                }
+                                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                                Err(broadcast::error::RecvError::Closed) => return None,
+                            }
+                        }
+                    });
+                    Sse::new(events)
+                }),
+            )
+            .route(
+                "/publish/{count}/{rate}",
+                post(
+                    |State(tx): State<broadcast::Sender<Arc<str>>>,
+                     Path((count, rate)): Path<(u64, u64)>| async move {
+                        let ns = publish_loop(count, rate, |p| {
+                            let _ = tx.send(Arc::from(p));
+                        })
+                        .await;
+                        format!("{ns}")
+                    },
+                ),
+            )
+            .route(
+                "/count",
+                get(|State(tx): State<broadcast::Sender<Arc<str>>>| async move {
+                    tx.receiver_count().to_string()
+                }),
+            )
+            .with_state(tx);
+        // The same accept backlog as the actix servers (tokio's default,
+        // 1 024, drops SYNs when 500 clients connect at once).
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind("127.0.0.1:0".parse().expect("an address"))
+            .expect("bind");
+        let listener = socket.listen(4096).expect("listen");
+        println!("{}", listener.local_addr().expect("addr"));
+        axum::serve(listener, app).await.expect("serve");
+    });
+}
+
+// ---------------------------------------------------------------- clients
+
+#[derive(Default)]
+struct Shared {
+    delivered: AtomicU64,
+    /// ns since the epoch of the latest receive.
+    last_at: AtomicU64,
+    measuring: AtomicBool,
+    latencies_us: Mutex<Vec<u32>>,
+}
+
+/// Counts `data: ` lines; records latencies while `measuring`.
+async fn subscriber(addr: SocketAddr, shared: Arc<Shared>, ready: Arc<AtomicU64>) {
+    let mut socket = None;
+    for _ in 0..5 {
+        match TcpStream::connect(addr).await {
+            Ok(connected) => {
+                socket = Some(connected);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    let Some(mut socket) = socket else {
+        eprintln!("a subscriber could not connect");
+        return;
+    };
+    let request = "GET /sub HTTP/1.1\r\nhost: bench\r\naccept: text/event-stream\r\n\r\n";
+    if socket.write_all(request.as_bytes()).await.is_err() {
+        return;
+    }
+    let mut reader = BufReader::with_capacity(4096, socket);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match reader.read_line(&mut line).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) if line == "\r\n" => break,
+            Ok(_) => {}
+        }
+    }
+    ready.fetch_add(1, Ordering::SeqCst);
+    let finder = memchr::memmem::Finder::new(b"data: ");
+    let mut carry: Vec<u8> = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = match reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let at = now_ns();
+        carry.extend_from_slice(&chunk[..n]);
+        let mut count = 0;
+        let measuring = shared.measuring.load(Ordering::Relaxed);
+        for pos in finder.find_iter(&carry) {
+            if pos + 26 > carry.len() {
+                break;
+            }
+            count += 1;
+            if measuring {
+                let sent = std::str::from_utf8(&carry[pos + 6..pos + 26])
+                    .ok()
+                    .and_then(|s| s.parse::<u64>().ok());
+                if let Some(sent) = sent {
+                    let us = at.saturating_sub(sent) / 1_000;
+                    shared
+                        .latencies_us
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(us.min(u64::from(u32::MAX)) as u32);
+                }
+            }
+        }
+        let keep = carry.len().saturating_sub(25);
+        carry.drain(..keep);
+        if count > 0 {
+            shared.delivered.fetch_add(count, Ordering::Relaxed);
+            shared.last_at.fetch_max(at, Ordering::Relaxed);
+        }
+    }
+}
+
+async fn request(addr: SocketAddr, method: &str, path: &str) -> String {
+    let mut socket = TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: bench\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    );
+    socket.write_all(head.as_bytes()).await.expect("write");
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).await.expect("read");
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    // axum may answer chunked-free here (fixed length); actix too.
+    body.trim().to_owned()
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+struct Figures {
+    bytes_per_sub: f64,
+    events_per_sec: f64,
+    delivered_share: f64,
+    p50_us: u32,
+    p99_us: u32,
+    publish_ns: f64,
+}
+
+fn percentile(sorted: &[u32], p: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+async fn wait_quiet(shared: &Shared, target: u64, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    let mut last = u64::MAX;
+    let mut still = Instant::now();
+    while Instant::now() < deadline {
+        let now = shared.delivered.load(Ordering::Relaxed);
+        if now >= target {
+            return;
+        }
+        if now != last {
+            last = now;
+            still = Instant::now();
+        } else if still.elapsed() > Duration::from_secs(1) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn measure(contender: &str, n: u64, burst_events: u64, rate: u64) -> Figures {
+    let exe = std::env::current_exe().expect("own path");
+    let mut child = ChildGuard::spawn(
+        Command::new(exe)
+            .env("SSE_FANOUT_SERVE", contender)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit()),
+    )
+    .expect("start the server");
+    let pid = child.id();
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut first)
+        .expect("the server's address");
+    let addr: SocketAddr = first.trim().parse().expect("an address");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = rss_kib(pid);
+
+    let shared = Arc::new(Shared::default());
+    let ready = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for chunk in 0..n.div_ceil(500) {
+        for _ in 0..500.min(n - chunk * 500) {
+            tasks.push(tokio::spawn(subscriber(
+                addr,
+                shared.clone(),
+                ready.clone(),
+            )));
+        }
+        let want = (chunk * 500 + 500).min(n);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while ready.load(Ordering::SeqCst) < want && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while request(addr, "GET", "/count")
+        .await
+        .parse::<u64>()
+        .unwrap_or(0)
+        < n
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{contender}: not all {n} subscribed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = rss_kib(pid);
+    let bytes_per_sub = (after.saturating_sub(before) * 1024) as f64 / n as f64;
+
+    // Throughput.
+    let start_ns = now_ns();
+    request(addr, "POST", &format!("/publish/{burst_events}/0")).await;
+    wait_quiet(&shared, n * burst_events, Duration::from_secs(30)).await;
+    let delivered = shared.delivered.load(Ordering::Relaxed);
+    let took = (shared
+        .last_at
+        .load(Ordering::Relaxed)
+        .saturating_sub(start_ns)) as f64
+        / 1e9;
+    let events_per_sec = delivered as f64 / took.max(1e-9);
+    let delivered_share = delivered as f64 / (n * burst_events) as f64;
+
+    // Latency and publisher cost at a fixed rate (2 s).
+    let before_latency = shared.delivered.load(Ordering::Relaxed);
+    shared.measuring.store(true, Ordering::SeqCst);
+    let publish_ns: f64 = request(addr, "POST", &format!("/publish/{}/{rate}", rate * 2))
+        .await
+        .parse()
+        .unwrap_or(f64::NAN);
+    wait_quiet(
+        &shared,
+        before_latency + n * rate * 2,
+        Duration::from_secs(10),
+    )
+    .await;
+    shared.measuring.store(false, Ordering::SeqCst);
+    let mut latencies = std::mem::take(&mut *shared.latencies_us.lock().unwrap());
+    latencies.sort_unstable();
+
+    for task in &tasks {
+        task.abort();
+    }
+    drop(tasks);
+    let _ = child.kill();
+    let _ = child.wait();
+    Figures {
+        bytes_per_sub,
+        events_per_sec,
+        delivered_share,
+        p50_us: percentile(&latencies, 0.50),
+        p99_us: percentile(&latencies, 0.99),
+        publish_ns,
+    }
+}
+
+fn main() {
+    if let Ok(contender) = std::env::var("SSE_FANOUT_SERVE") {
+        match contender.as_str() {
+            "axum" => serve_axum(),
+            other => serve_actix(other),
+        }
+        return;
+    }
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let ns: Vec<u64> = std::env::var("SSE_FANOUT_NS")
+        .unwrap_or_else(|_| "1000,10000".to_owned())
+        .split(',')
+        .map(|n| n.trim().parse().expect("SSE_FANOUT_NS: numbers"))
+        .collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut table = Table::new([
+        "N",
+        "contender",
+        "bytes / idle sub",
+        "delivered events/s",
+        "delivered",
+        "p50 latency",
+        "p99 latency",
+        "ns / publish",
+    ])
+    .left_aligned(2);
+    let mut ratios =
+        Table::new(["N", "ours vs", "events/s ×", "p99 ×", "memory ×"]).left_aligned(2);
+    for &n in &ns {
+        // Total deliveries per throughput run: ~2 M at N=1 000, ~1 M at 10 000;
+        // the fixed rate: 20 publishes/s at 1 000, 5 at 10 000 (≤ 50 000 deliveries/s).
+        let burst_events = if n >= 10_000 { 100 } else { 2_000 };
+        let rate = if n >= 10_000 { 5 } else { 20 };
+        let mut all = Vec::new();
+        for contender in CONTENDERS {
+            let f = runtime.block_on(measure(contender, n, burst_events, rate));
+            table.row([
+                thousands(n as f64),
+                contender.to_owned(),
+                thousands(f.bytes_per_sub),
+                thousands(f.events_per_sec),
+                format!("{:.1} %", f.delivered_share * 100.0),
+                format!("{:.2} ms", f64::from(f.p50_us) / 1e3),
+                format!("{:.2} ms", f64::from(f.p99_us) / 1e3),
+                thousands(f.publish_ns),
+            ]);
+            all.push((contender, f));
+        }
+        let ours = &all[0].1;
+        for (name, other) in &all[1..] {
+            ratios.row([
+                thousands(n as f64),
+                (*name).to_owned(),
+                format!("{:.2}", ours.events_per_sec / other.events_per_sec),
+                format!(
+                    "{:.2}",
+                    f64::from(ours.p99_us) / f64::from(other.p99_us.max(1))
+                ),
+                format!("{:.2}", ours.bytes_per_sub / other.bytes_per_sub.max(1.0)),
+            ]);
+        }
+    }
+    println!("fan-out: one server thread, 100-byte events, loopback\n");
+    println!("{}", table.render());
+    println!("ratios (ours / other; events/s: higher is better, p99 and memory: lower)\n");
+    println!("{}", ratios.render());
+}

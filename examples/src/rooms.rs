@@ -1,0 +1,444 @@
+//! Spry's rooms (seed 004) and the demo's other hub topics, all on one
+//! [`Hub`]: chat rooms with join/leave and presence, a broadcast to every
+//! room, task progress that finishes, a resumable ticker, and one stream
+//! carrying several topics.
+//!
+//! | Route | What |
+//! |---|---|
+//! | `GET /chat/{room}?user=NAME` | the room's `message`, `user-joined` and `user-left` events, resumable |
+//! | `POST /chat/{room}` | `{"from","text"}` → a `message`; `202 {"id": "<event id>"}` |
+//! | `GET /chat/{room}/members` | the users in the room now (JSON list) |
+//! | `POST /broadcast` | `{"text"}` → a `message` in every room |
+//! | `GET /progress/{task}` | the task's `progress` events from the start; `204` once finished and seen |
+//! | `POST /progress/{task}` | starts the task (`202`), `409` if it exists |
+//! | `GET /ticker` | a `tick` event (`{"n": ..}`) every second, resumable |
+//! | `GET /hub?topics=a,b,c` | several public topics in one stream; an unknown one is `400` |
+//!
+//! Try it:
+//!
+//! ```text
+//! curl -N 'http://127.0.0.1:8080/chat/lobby?user=ada'
+//! curl -H 'content-type: application/json' -d '{"from":"bob","text":"hi"}' http://127.0.0.1:8080/chat/lobby
+//! curl -N -H 'Last-Event-ID: <an id seen above>' http://127.0.0.1:8080/chat/lobby
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use actix_web::{error, web, HttpResponse};
+use futures_util::stream::Stream;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sse_runtime::hub::{PublishError, TopicOptions};
+use sse_runtime::{
+    controller, event_name, sse, EncodedEvent, Event, EventName, Hub, LastEventId, Subscription,
+};
+
+use crate::pace::Pace;
+
+/// The topic every chat stream reads next to its room's: `POST /broadcast`
+/// publishes there.
+pub const BROADCAST: &str = "broadcast";
+
+/// The ticker's topic.
+pub const TICKER: &str = "ticker";
+
+/// The topics `GET /hub` accepts besides `chat/*` and `progress/*`.
+pub const PUBLIC_TOPICS: &[&str] = &[BROADCAST, TICKER, "feed", "live"];
+
+/// At most this many topics in one `GET /hub`.
+pub const MAX_TOPICS: usize = 8;
+
+/// Steps of a task's progress (0 %, 10 %, …, 100 %).
+const STEPS: u32 = 10;
+
+/// The hub the demo publishes on: chat rooms and the feed keep their last
+/// 100 events, a task's progress all of it (its topic is closed when the
+/// task ends), the ticker its last minute, a user's notifications five
+/// minutes' worth, the live updates none.
+pub fn demo_hub() -> Hub {
+    Hub::builder()
+        .history(100)
+        .topics(crate::services::LIVE_TOPIC, TopicOptions::new().history(0))
+        .topics(
+            "user/",
+            TopicOptions::new().history_age(Duration::from_secs(300)),
+        )
+        .topics(
+            "progress/",
+            TopicOptions::new()
+                .history(usize::MAX)
+                .history_bytes(usize::MAX),
+        )
+        .topics(TICKER, TopicOptions::new().history(60))
+        .build()
+}
+
+/// A room or task name from a URL: 1 to 64 ASCII letters, digits, `-`
+/// and `_`, so that it is safe in a topic name, a log line and a page.
+pub fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Whether `GET /hub` may serve `topic`: one of [`PUBLIC_TOPICS`], or
+/// `chat/<name>` or `progress/<name>` with a [valid name](valid_name).
+/// Per-user topics are never public.
+pub fn is_public(topic: &str) -> bool {
+    if PUBLIC_TOPICS.contains(&topic) {
+        return true;
+    }
+    match topic.split_once('/') {
+        Some(("chat" | "progress", name)) => valid_name(name),
+        _ => false,
+    }
+}
+
+fn checked(name: &str, what: &str) -> actix_web::Result<()> {
+    if valid_name(name) {
+        Ok(())
+    } else {
+        Err(error::ErrorBadRequest(format!(
+            "a {what} name is 1 to 64 letters, digits, `-` or `_`"
+        )))
+    }
+}
+
+/// Who is in which room now: user → connections, per room. A user with
+/// two tabs open is one member.
+#[derive(Debug, Clone, Default)]
+pub struct Members(Arc<Mutex<HashMap<String, BTreeMap<String, usize>>>>);
+
+impl Members {
+    /// The users in `room`, sorted.
+    pub fn of(&self, room: &str) -> Vec<String> {
+        self.lock()
+            .get(room)
+            .map(|users| users.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Counts `user` in `room` until the guard is dropped, and announces
+    /// the arrival (`user-joined`) and, through the guard, the departure
+    /// (`user-left`) in the room's topic.
+    ///
+    /// Not [`Subscribe::announce`](sse_runtime::hub::Subscribe::announce):
+    /// that announces in every topic of the subscription, and a chat
+    /// stream also reads [`BROADCAST`], where a join would reach every
+    /// room.
+    fn enter(&self, hub: &Hub, room: &str, user: &str) -> Membership {
+        *self
+            .lock()
+            .entry(room.to_owned())
+            .or_default()
+            .entry(user.to_owned())
+            .or_default() += 1;
+        let membership = Membership {
+            members: self.clone(),
+            hub: hub.clone(),
+            room: room.to_owned(),
+            user: user.to_owned(),
+        };
+        membership.announce(event_name!("user-joined"));
+        membership
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, BTreeMap<String, usize>>> {
+        // The map stays consistent even if a holder panicked: every change
+        // is one insert or remove.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// One connection's place in [`Members`].
+#[derive(Debug)]
+struct Membership {
+    members: Members,
+    hub: Hub,
+    room: String,
+    user: String,
+}
+
+impl Membership {
+    fn announce(&self, kind: EventName) {
+        let event = Event::named(kind).json(&json!({ "user": self.user }));
+        let topic = format!("chat/{}", self.room);
+        // The in-memory hub publishes at once, so this is fine in `drop`.
+        let published = event
+            .map_err(PublishError::from)
+            .and_then(|event| self.hub.publish_blocking(&topic, event));
+        if let Err(err) = published {
+            tracing::warn!(%err, topic, "presence event not published");
+        }
+    }
+}
+
+impl Drop for Membership {
+    fn drop(&mut self) {
+        self.announce(event_name!("user-left"));
+        let mut rooms = self.members.lock();
+        let Some(users) = rooms.get_mut(&self.room) else {
+            return;
+        };
+        if let Some(count) = users.get_mut(&self.user) {
+            *count -= 1;
+            if *count == 0 {
+                users.remove(&self.user);
+            }
+        }
+        if users.is_empty() {
+            rooms.remove(&self.room);
+        }
+    }
+}
+
+/// A chat subscription that keeps its user a member while it is open.
+///
+/// The subscription is dropped before the membership, so a leaving user's
+/// stream is gone before `user-left` is published.
+pub struct InRoom {
+    subscription: Subscription,
+    _membership: Option<Membership>,
+}
+
+impl Stream for InRoom {
+    type Item = EncodedEvent;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<EncodedEvent>> {
+        Pin::new(&mut self.subscription).poll_next(cx)
+    }
+}
+
+/// The query of `GET /chat/{room}`.
+#[derive(Debug, Deserialize)]
+pub struct Listener {
+    /// Who listens; anonymous listeners are not members and not announced.
+    pub user: Option<String>,
+}
+
+/// A chat message: the body of `POST /chat/{room}` and the data of a
+/// `message` event.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ChatMessage {
+    /// The sender.
+    pub from: String,
+    /// The text.
+    pub text: String,
+}
+
+/// The body of `POST /broadcast`.
+#[derive(Debug, Deserialize)]
+pub struct Announcement {
+    /// The text; the `message` events it makes come from `"server"`.
+    pub text: String,
+}
+
+/// The query of `GET /hub`.
+#[derive(Debug, Deserialize)]
+pub struct Topics {
+    /// Comma-separated topic names.
+    pub topics: String,
+}
+
+/// Rooms, progress, ticker and the multi-topic stream.
+#[derive(Debug, Clone)]
+pub struct RoomsController {
+    /// The demo's hub.
+    pub hub: Hub,
+    /// Who is in which room.
+    pub members: Members,
+    /// Clock speed of the tasks' steps.
+    pub pace: Pace,
+}
+
+/// Publishes `event` and answers `202 {"id": ..}`.
+async fn published(hub: &Hub, topic: &str, event: Event) -> HttpResponse {
+    match hub.publish(topic, event).await {
+        Ok(id) => HttpResponse::Accepted().json(json!({ "id": id.to_string() })),
+        Err(err) => HttpResponse::Conflict().body(err.to_string()),
+    }
+}
+
+fn message(message: &ChatMessage) -> actix_web::Result<Event> {
+    Event::named(event_name!("message"))
+        .json(message)
+        .map_err(error::ErrorBadRequest)
+}
+
+#[controller("")]
+impl RoomsController {
+    /// A room's events, resumable: `message`, and `user-joined` /
+    /// `user-left` (`{"user": ..}`) when a named listener comes and goes.
+    /// Also carries `POST /broadcast`'s messages.
+    #[sse("chat/{room}")]
+    fn room(
+        &self,
+        room: web::Path<String>,
+        listener: web::Query<Listener>,
+        last: LastEventId,
+    ) -> actix_web::Result<InRoom> {
+        checked(&room, "room")?;
+        let user = listener.into_inner().user;
+        if let Some(user) = &user {
+            checked(user, "user")?;
+        }
+        let subscription = self
+            .hub
+            .subscribe([format!("chat/{room}"), BROADCAST.to_owned()])
+            .after(last)
+            .start()?;
+        // After the start, so that the user sees their own arrival.
+        let membership = user.map(|user| self.members.enter(&self.hub, &room, &user));
+        Ok(InRoom {
+            subscription,
+            _membership: membership,
+        })
+    }
+
+    /// Publishes a `message` to the room; answers `202 {"id": ..}`.
+    #[post("chat/{room}")]
+    async fn say(
+        &self,
+        room: web::Path<String>,
+        body: web::Json<ChatMessage>,
+    ) -> actix_web::Result<HttpResponse> {
+        checked(&room, "room")?;
+        let event = message(&body)?;
+        Ok(published(&self.hub, &format!("chat/{room}"), event).await)
+    }
+
+    /// The users listening to the room now, as a sorted JSON list.
+    #[get("chat/{room}/members")]
+    async fn members(&self, room: web::Path<String>) -> actix_web::Result<HttpResponse> {
+        checked(&room, "room")?;
+        Ok(HttpResponse::Ok().json(self.members.of(&room)))
+    }
+
+    /// A `message` from `"server"` in every room.
+    #[post("broadcast")]
+    async fn broadcast(&self, body: web::Json<Announcement>) -> actix_web::Result<HttpResponse> {
+        let event = message(&ChatMessage {
+            from: "server".to_owned(),
+            text: body.into_inner().text,
+        })?;
+        Ok(published(&self.hub, BROADCAST, event).await)
+    }
+
+    /// The task's progress from its first step, then live; the stream ends
+    /// when the task completes, and a reconnect after that is `204`.
+    #[sse("progress/{task}")]
+    fn progress(
+        &self,
+        task: web::Path<String>,
+        last: LastEventId,
+    ) -> actix_web::Result<Subscription> {
+        checked(&task, "task")?;
+        Ok(self
+            .hub
+            .subscribe([format!("progress/{task}")])
+            .after(last)
+            .from_oldest()
+            .start()?)
+    }
+
+    /// Starts the task: a `progress` event (`{"percentage": ..}`) per
+    /// step, then `complete`, then its topic is closed. `409` if the task
+    /// has been started before.
+    #[post("progress/{task}")]
+    async fn start_task(&self, task: web::Path<String>) -> actix_web::Result<HttpResponse> {
+        checked(&task, "task")?;
+        let topic = format!("progress/{task}");
+        let first = Event::named(event_name!("progress"))
+            .json(&json!({ "percentage": 0 }))
+            .map_err(error::ErrorInternalServerError)?;
+        // A task that ran (closed topic) or runs (0 % is in its history)
+        // is not started twice.
+        let running = self
+            .hub
+            .stats(&topic)
+            .is_some_and(|s| s.events > 0 || s.closed);
+        if running {
+            return Ok(HttpResponse::Conflict().body("task already started"));
+        }
+        if let Err(err) = self.hub.publish(&topic, first).await {
+            return Ok(HttpResponse::Conflict().body(err.to_string()));
+        }
+        tokio::spawn(run_task(self.hub.clone(), topic, self.pace));
+        Ok(HttpResponse::Accepted().json(json!({ "task": task.into_inner() })))
+    }
+
+    /// A `tick` event every second, resumable from the last minute.
+    #[sse("ticker")]
+    fn ticker(&self, last: LastEventId) -> actix_web::Result<Subscription> {
+        Ok(self.hub.subscribe([TICKER]).after(last).start()?)
+    }
+
+    /// Several public topics in one stream (a page then stays within the
+    /// browser's six connections per origin), resumable: `?topics=a,b,c`.
+    /// An unknown, private or malformed topic is `400`.
+    #[sse("hub")]
+    fn topics(
+        &self,
+        query: web::Query<Topics>,
+        last: LastEventId,
+    ) -> actix_web::Result<Subscription> {
+        let topics: Vec<&str> = query.topics.split(',').collect();
+        if topics.len() > MAX_TOPICS {
+            return Err(error::ErrorBadRequest(format!(
+                "at most {MAX_TOPICS} topics"
+            )));
+        }
+        if let Some(bad) = topics.iter().find(|t| !is_public(t)) {
+            // Debug form: the name comes from the URL.
+            return Err(error::ErrorBadRequest(format!(
+                "not a public topic: {bad:?}"
+            )));
+        }
+        Ok(self.hub.subscribe(topics).after(last).start()?)
+    }
+}
+
+/// The rest of a task: steps 10 % … 100 %, `complete`, close.
+async fn run_task(hub: Hub, topic: String, pace: Pace) {
+    for step in 1..=STEPS {
+        pace.sleep(Duration::from_millis(300)).await;
+        let percentage = step * 100 / STEPS;
+        let event =
+            Event::named(event_name!("progress")).json(&json!({ "percentage": percentage }));
+        let sent = match event {
+            Ok(event) => hub.publish(&topic, event).await.map(drop),
+            Err(err) => Err(err.into()),
+        };
+        if let Err(err) = sent {
+            tracing::warn!(%err, topic, "progress step not published");
+            break;
+        }
+    }
+    let done = Event::named(event_name!("complete")).json(&json!({ "message": "Done!" }));
+    if let Ok(done) = done {
+        let _ = hub.publish(&topic, done).await;
+    }
+    hub.close(&topic);
+}
+
+/// Publishes `tick` with `{"n": 1}`, `{"n": 2}`, … every (paced) second,
+/// forever.
+pub(crate) async fn tick(hub: Hub, pace: Pace) {
+    let mut ticks = pace.periodic(Duration::from_secs(1));
+    for n in 1u64.. {
+        ticks.tick().await;
+        match Event::named(event_name!("tick")).json(&json!({ "n": n })) {
+            Ok(event) => {
+                if let Err(err) = hub.publish(TICKER, event).await {
+                    tracing::warn!(%err, "tick not published");
+                }
+            }
+            Err(err) => tracing::warn!(%err, "tick not encoded"),
+        }
+    }
+}

@@ -246,10 +246,10 @@ fn read_replies(stdout: std::process::ChildStdout) -> Receiver<Value> {
             if message.last() == Some(&0) {
                 message.pop();
             }
-            if let Ok(value) = serde_json::from_slice::<Value>(&message) {
-                if sender.send(value).is_err() {
-                    return;
-                }
+            if let Ok(value) = serde_json::from_slice::<Value>(&message)
+                && sender.send(value).is_err()
+            {
+                return;
             }
             message.clear();
         }

@@ -58,10 +58,10 @@ pub(crate) fn parse_args(ctx: &Ctx, tokens: TokenStream) -> ControllerArgs {
     };
     let mut args = args.into_iter().peekable();
     // The path is optional: without one, the routes mount at the root.
-    if let Some(first) = args.next_if(|first| !matches!(first, Expr::Assign(_))) {
-        if let Some(lit) = args::path_literal(ctx, "controller", "controller", &first) {
-            parsed.prefix = lit.value();
-        }
+    if let Some(first) = args.next_if(|first| !matches!(first, Expr::Assign(_)))
+        && let Some(lit) = args::path_literal(ctx, "controller", "controller", &first)
+    {
+        parsed.prefix = lit.value();
     }
     args::apply_options(ctx, "controller", CONTROLLER_OPTIONS, &mut parsed, args);
     parsed

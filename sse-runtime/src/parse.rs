@@ -339,12 +339,12 @@ impl EventStreamParser {
             return Err(err.clone());
         }
         let mut rest = chunk;
-        if self.skip_lf {
-            if let Some((&first, tail)) = rest.split_first() {
-                self.skip_lf = false;
-                if first == b'\n' {
-                    rest = tail;
-                }
+        if self.skip_lf
+            && let Some((&first, tail)) = rest.split_first()
+        {
+            self.skip_lf = false;
+            if first == b'\n' {
+                rest = tail;
             }
         }
         while let Some(end) = memchr::memchr2(b'\n', b'\r', rest) {

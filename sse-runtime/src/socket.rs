@@ -121,10 +121,10 @@ impl Handle {
         if self.capped.replace(true) {
             return;
         }
-        if let Some(bytes) = self.settings.send_buffer {
-            if let Err(err) = self.socket.set_send_buffer_size(bytes) {
-                tracing::debug!(error = %err, "could not cap an SSE socket's send buffer");
-            }
+        if let Some(bytes) = self.settings.send_buffer
+            && let Err(err) = self.socket.set_send_buffer_size(bytes)
+        {
+            tracing::debug!(error = %err, "could not cap an SSE socket's send buffer");
         }
         #[cfg(any(target_os = "linux", target_os = "android"))]
         if let Some(timeout) = write_timeout {
@@ -133,10 +133,9 @@ impl Handle {
                 .socket
                 .local_addr()
                 .is_ok_and(|a| a.as_socket().is_some())
+                && let Err(err) = self.socket.set_tcp_user_timeout(Some(timeout))
             {
-                if let Err(err) = self.socket.set_tcp_user_timeout(Some(timeout)) {
-                    tracing::debug!(error = %err, "could not set TCP_USER_TIMEOUT on an SSE socket");
-                }
+                tracing::debug!(error = %err, "could not set TCP_USER_TIMEOUT on an SSE socket");
             }
         }
         #[cfg(not(any(target_os = "linux", target_os = "android")))]

@@ -88,7 +88,7 @@ fn decode_op(kind: u8, codes: &[u32]) -> Op {
     // builder must reject those), the rest have them removed.
     let field_text = || {
         let text = decode_text(codes);
-        if variant % 3 == 0 {
+        if variant.is_multiple_of(3) {
             text
         } else {
             text.replace(['\r', '\n', '\0'], "")

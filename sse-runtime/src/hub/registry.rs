@@ -243,12 +243,11 @@ impl Tombstones {
         let name: Arc<str> = Arc::from(name);
         self.last_seq.insert(name.clone(), seq);
         self.order.push_back(name);
-        if self.order.len() > REMEMBERED_TOPICS {
-            if let Some(oldest) = self.order.pop_front() {
-                if let Some(seq) = self.last_seq.remove(&oldest) {
-                    self.floor = self.floor.max(seq);
-                }
-            }
+        if self.order.len() > REMEMBERED_TOPICS
+            && let Some(oldest) = self.order.pop_front()
+            && let Some(seq) = self.last_seq.remove(&oldest)
+        {
+            self.floor = self.floor.max(seq);
         }
     }
 

@@ -336,10 +336,10 @@ impl Subscription {
         while batch.len() < BATCH {
             let mut next: Option<(usize, u64, &EncodedEvent)> = None;
             for (i, ring) in rings.iter().enumerate() {
-                if let Some((seq, event)) = ring.get(at[i]) {
-                    if next.is_none_or(|(_, best, _)| seq < best) {
-                        next = Some((i, seq, event));
-                    }
+                if let Some((seq, event)) = ring.get(at[i])
+                    && next.is_none_or(|(_, best, _)| seq < best)
+                {
+                    next = Some((i, seq, event));
                 }
             }
             let Some((i, _, event)) = next else { break };

@@ -6,43 +6,26 @@
 //! and every wait here is bounded, so no test takes more than a second or
 //! two.
 
+mod demo;
+
+use demo::{start, Demo, FAST};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sse_examples::services::Stats;
-use sse_examples::{Config, Examples, Pace, ROUTES};
+use sse_examples::{Config, Examples, ROUTES};
 use sse_runtime::parse::ReceivedEvent;
 use sse_test_support::{
-    lossy, wait_until, within, ChildGuard, EventReader, RawRequest, RawResponse, TestServer, STEP,
+    lossy, wait_until, within, ChildGuard, EventReader, RawRequest, RawResponse, STEP,
 };
-
-/// One second of the examples lasts 10 ms.
-const FAST: Pace = Pace::new(Duration::from_millis(10));
 
 fn config() -> Config {
     Config {
         pace: FAST,
         upstream_fails_after: Some(3),
         background: false,
-    }
-}
-
-/// The demo's services, served by the demo's own `Examples::serve`.
-struct Demo {
-    server: TestServer,
-    examples: Examples,
-}
-
-fn start(config: Config) -> Demo {
-    let examples = Examples::new(config);
-    let (server, addr) = examples
-        .serve(("127.0.0.1", 0), 1)
-        .expect("bind 127.0.0.1:0");
-    Demo {
-        server: TestServer::adopt(server, addr),
-        examples,
     }
 }
 

@@ -6,36 +6,24 @@
 //!
 //! One second of the examples lasts 10 ms; every wait is bounded.
 
+mod demo;
+
+use demo::{Demo, FAST};
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use sse_examples::{Config, Examples, Pace};
+use sse_examples::Config;
 use sse_runtime::parse::ReceivedEvent;
-use sse_test_support::{wait_until, EventReader, RawRequest, RawResponse, TestServer, STEP};
-
-/// One second of the examples lasts 10 ms.
-const FAST: Pace = Pace::new(Duration::from_millis(10));
-
-struct Demo {
-    server: TestServer,
-    examples: Examples,
-}
+use sse_test_support::{wait_until, EventReader, RawRequest, RawResponse, STEP};
 
 /// The demo; with `ticking`, its background publishers (the ticker) run.
 fn start(ticking: bool) -> Demo {
-    let examples = Examples::new(Config {
+    demo::start(Config {
         pace: FAST,
         upstream_fails_after: None,
         background: ticking,
-    });
-    let (server, addr) = examples
-        .serve(("127.0.0.1", 0), 1)
-        .expect("bind 127.0.0.1:0");
-    Demo {
-        server: TestServer::adopt(server, addr),
-        examples,
-    }
+    })
 }
 
 impl Demo {

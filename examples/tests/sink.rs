@@ -5,35 +5,22 @@
 //!
 //! One second of the examples lasts 10 ms; every wait is bounded.
 
+mod demo;
+
+use demo::{Demo, FAST};
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use sse_examples::secure::DEMO_TOKEN;
 use sse_examples::services::Stats;
-use sse_examples::{Config, Examples, Pace};
-use sse_test_support::{lossy, wait_until, RawRequest, RawResponse, TestServer, STEP};
-
-/// One second of the examples lasts 10 ms.
-const FAST: Pace = Pace::new(Duration::from_millis(10));
-
-struct Demo {
-    server: TestServer,
-    examples: Examples,
-}
+use sse_examples::Config;
+use sse_test_support::{lossy, wait_until, RawRequest, RawResponse, STEP};
 
 fn start() -> Demo {
-    let examples = Examples::new(Config {
+    demo::start(Config {
         pace: FAST,
         upstream_fails_after: None,
         background: false,
-    });
-    let (server, addr) = examples
-        .serve(("127.0.0.1", 0), 1)
-        .expect("bind 127.0.0.1:0");
-    Demo {
-        server: TestServer::adopt(server, addr),
-        examples,
-    }
+    })
 }
 
 impl Demo {

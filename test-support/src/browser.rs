@@ -61,8 +61,7 @@ const FLAGS: &[&str] = &[
 /// A running headless Chromium; dropping it ends the browser.
 #[derive(Debug)]
 pub struct Browser {
-    child: Child,
-    profile: PathBuf,
+    process: Process,
     devtools: SocketAddr,
 }
 
@@ -101,8 +100,7 @@ impl Browser {
             })?;
         // From here on, dropping `browser` ends the process on every path.
         let mut browser = Browser {
-            child,
-            profile,
+            process: Process { child, profile },
             devtools: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         };
         let port = browser.wait_for_devtools(&data)?;
@@ -136,17 +134,17 @@ impl Browser {
 
     /// The process id of the browser.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// What the browser wrote to stderr so far, for failure messages.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.profile.join("chromium.log")).unwrap_or_default()
+        self.process.log()
     }
 
     /// Whether the browser process is still running.
     pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        self.process.is_running()
     }
 
     /// The DevTools port, once Chromium has written it to its profile.
@@ -176,6 +174,32 @@ impl Browser {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// A Chromium process leading its own process group, with its own profile
+/// directory (which holds its log): what both launchers here start.
+/// Dropping it ends the whole group and removes the profile.
+#[derive(Debug)]
+pub(crate) struct Process {
+    pub(crate) child: Child,
+    pub(crate) profile: PathBuf,
+}
+
+impl Process {
+    /// The process id of the browser (also its process group's id).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What the browser wrote to stderr so far, for failure messages.
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(self.profile.join("chromium.log")).unwrap_or_default()
+    }
+
+    /// Whether the browser process is still running.
+    pub(crate) fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
 
     fn signal_group(&self, signal: &str) {
         // `kill -SIG -- -PGID`: the group this browser leads, nothing else.
@@ -189,7 +213,7 @@ impl Browser {
     }
 }
 
-impl Drop for Browser {
+impl Drop for Process {
     fn drop(&mut self) {
         self.signal_group("TERM");
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -226,7 +250,7 @@ pub fn chromium() -> Result<PathBuf, String> {
 }
 
 /// A new, empty directory for one browser's profile and log.
-fn fresh_profile() -> Result<PathBuf, String> {
+pub(crate) fn fresh_profile() -> Result<PathBuf, String> {
     static N: AtomicUsize = AtomicUsize::new(0);
     let profile = std::env::temp_dir().join(format!(
         "sse-browser-{}-{}",

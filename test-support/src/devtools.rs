@@ -15,9 +15,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -25,6 +23,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 pub use crate::browser::INSTALL;
+use crate::browser::{fresh_profile, Process};
 
 /// Flags for a headless run as root in a container, with no traffic of
 /// the browser's own (updates, sync, field trials, QUIC probes).
@@ -49,8 +48,7 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A running headless Chromium, driven over its DevTools pipe.
 pub struct Browser {
-    child: Child,
-    profile: PathBuf,
+    process: Process,
     commands: ChildStdin,
     replies: Receiver<Value>,
     next_id: u64,
@@ -64,13 +62,7 @@ impl Browser {
     /// # Panics
     /// When Chromium is missing or does not start.
     pub fn open(url: &str, (width, height): (u32, u32)) -> Browser {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let profile = std::env::temp_dir().join(format!(
-            "sse-browser-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&profile).expect("a profile directory");
+        let profile = fresh_profile().unwrap_or_else(|message| panic!("{message}"));
         let log = std::fs::File::create(profile.join("chromium.log")).expect("a log file");
         // The pipe protocol reads fd 3 and writes fd 4: the shell moves
         // this process's pipes there (no `unsafe` pre-exec hook needed).
@@ -98,8 +90,7 @@ impl Browser {
         let commands = child.stdin.take().expect("a piped stdin");
         let replies = read_replies(child.stdout.take().expect("a piped stdout"));
         Browser {
-            child,
-            profile,
+            process: Process { child, profile },
             commands,
             replies,
             next_id: 0,
@@ -108,17 +99,17 @@ impl Browser {
 
     /// The process id of the browser (also its process group's id).
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// What the browser wrote to stderr so far, for failure messages.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.profile.join("chromium.log")).unwrap_or_default()
+        self.process.log()
     }
 
     /// Whether the browser process is still running.
     pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        self.process.is_running()
     }
 
     /// Opens another tab on `url`, in the same browser (so the tabs share
@@ -222,17 +213,6 @@ impl Browser {
             }
         }
     }
-
-    fn signal_group(&self, signal: &str) {
-        // `kill -SIG -PGID`: the group this browser leads, nothing else.
-        let _ = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg("--")
-            .arg(format!("-{}", self.child.id()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
 }
 
 /// Reads the browser's NUL-separated JSON messages on a thread of its own;
@@ -255,29 +235,4 @@ fn read_replies(stdout: std::process::ChildStdout) -> Receiver<Value> {
         }
     });
     receiver
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        self.signal_group("TERM");
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while self.is_running() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        // Whatever is left of the group (helpers outliving the browser).
-        self.signal_group("KILL");
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        remove_profile(&self.profile);
-    }
-}
-
-fn remove_profile(profile: &Path) {
-    // Helpers may still be writing for a moment after the browser ends.
-    for _ in 0..10 {
-        if std::fs::remove_dir_all(profile).is_ok() || !profile.exists() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }

@@ -5,6 +5,8 @@
 //!
 //! The recorder is global, so each test uses routes of its own.
 
+mod prometheus;
+
 use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -34,15 +36,7 @@ fn recorder() -> &'static PrometheusHandle {
 
 /// `name{labels} value` lines of the rendered exposition, by `name{labels}`.
 fn samples() -> HashMap<String, f64> {
-    recorder()
-        .render()
-        .lines()
-        .filter(|line| !line.starts_with('#') && !line.is_empty())
-        .filter_map(|line| {
-            let (key, value) = line.rsplit_once(' ')?;
-            Some((key.to_owned(), value.parse().ok()?))
-        })
-        .collect()
+    prometheus::samples(&recorder().render())
 }
 
 fn sample(key: &str) -> f64 {

@@ -5,6 +5,8 @@
 //!
 //! The recorder is global to this test binary, so there is one test.
 
+mod prometheus;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -18,15 +20,7 @@ use tokio::time::timeout;
 const STEP: Duration = Duration::from_secs(10);
 
 fn samples(recorder: &PrometheusHandle) -> HashMap<String, f64> {
-    recorder
-        .render()
-        .lines()
-        .filter(|line| !line.starts_with('#') && !line.is_empty())
-        .filter_map(|line| {
-            let (key, value) = line.rsplit_once(' ')?;
-            Some((key.to_owned(), value.parse().ok()?))
-        })
-        .collect()
+    prometheus::samples(&recorder.render())
 }
 
 /// The sample's value; a metric never recorded yet counts as 0.

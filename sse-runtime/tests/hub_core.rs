@@ -513,6 +513,125 @@ async fn a_waiting_subscriber_is_woken_from_another_thread() {
     assert_eq!(id(&event), publisher.join().unwrap());
 }
 
+/// A publish wakes one idle subscriber per thread, which relays the wake
+/// to the rest (see the module docs, "Waking"): every subscriber on every
+/// worker thread gets every event, while publishes come from plain threads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_idle_subscriber_is_woken_through_the_relay() {
+    // Far more subscribers than publishes: leaders alone would not reach
+    // them all.
+    const SUBSCRIBERS: usize = 1_000;
+    const EVENTS: usize = 50;
+    let hub = Hub::new();
+    let mut tasks = Vec::new();
+    for _ in 0..SUBSCRIBERS {
+        let mut sub = live(&hub, &["relay"]).await;
+        tasks.push(tokio::spawn(async move {
+            let mut seqs = Vec::with_capacity(EVENTS);
+            // No timeout per event: its timer would wake the task and
+            // hide a lost wake-up.
+            while seqs.len() < EVENTS {
+                let event = sub.next().await.expect("the topic stays open");
+                seqs.push(id(&event).seq());
+            }
+            seqs
+        }));
+    }
+    let publisher = {
+        let hub = hub.clone();
+        std::thread::spawn(move || {
+            for i in 0..EVENTS {
+                hub.publish_blocking("relay", i.to_string()).unwrap();
+                // Let the subscribers go idle, so that most publishes find
+                // them waiting.
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        })
+    };
+    publisher.join().unwrap();
+    let want: Vec<u64> = (1..=EVENTS as u64).collect();
+    for task in tasks {
+        let seqs = timeout(STEP, task).await.expect("every subscriber woken");
+        assert_eq!(seqs.unwrap(), want);
+    }
+}
+
+/// A woken subscription that its owner never polls again (held in a
+/// `select!` whose other branch won) delays the others of its thread by
+/// one publish at most; one that is dropped delays them not at all.
+#[tokio::test]
+async fn a_leader_that_does_not_run_does_not_stall_the_others() {
+    let hub = Hub::new();
+    let got = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut tasks = Vec::new();
+    for _ in 0..2 {
+        let mut sub = live(&hub, &["lead"]).await;
+        let got = got.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..2 {
+                let event = next(&mut sub).await;
+                got.lock().unwrap().push(data(&event).to_owned());
+            }
+        }));
+    }
+    // Both tasks run until they wait for the topic.
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    // The last to register leads; it is never polled again.
+    let mut stuck = live(&hub, &["lead"]).await;
+    assert!(ready(&mut stuck).is_none());
+    hub.publish("lead", "1").await.unwrap();
+    hub.publish("lead", "2").await.unwrap();
+    for task in tasks {
+        timeout(STEP, task).await.expect("woken").unwrap();
+    }
+    let mut got = got.lock().unwrap().clone();
+    got.sort();
+    assert_eq!(got, ["1", "1", "2", "2"]);
+
+    // A leader dropped before it runs passes the relay on.
+    let mut subs: Vec<Subscription> = Vec::new();
+    for _ in 0..3 {
+        let mut sub = live(&hub, &["drop"]).await;
+        assert!(ready(&mut sub).is_none());
+        subs.push(sub);
+    }
+    let woken: Vec<_> = subs
+        .iter_mut()
+        .map(|sub| {
+            let (waker, count) = futures_test_waker();
+            let mut cx = std::task::Context::from_waker(&waker);
+            assert!(sub.poll_next_unpin(&mut cx).is_pending());
+            count
+        })
+        .collect();
+    hub.publish("drop", "x").await.unwrap();
+    let woken_now: Vec<usize> = woken.iter().map(|c| c.load(Ordering::SeqCst)).collect();
+    assert_eq!(woken_now, [0, 0, 1], "one leader woken by the publish");
+    drop(subs.pop());
+    let woken_now: Vec<usize> = woken.iter().map(|c| c.load(Ordering::SeqCst)).collect();
+    assert_eq!(woken_now[..2], [1, 1], "the dropped leader woke the rest");
+    for sub in &mut subs {
+        assert_eq!(data(&next(sub).await), "x");
+    }
+}
+
+/// A waker counting its wakes.
+fn futures_test_waker() -> (std::task::Waker, Arc<std::sync::atomic::AtomicUsize>) {
+    struct Count(Arc<std::sync::atomic::AtomicUsize>);
+    impl std::task::Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    (
+        std::task::Waker::from(Arc::new(Count(count.clone()))),
+        count,
+    )
+}
+
 #[tokio::test]
 async fn topics_are_freed_when_nobody_listens_and_nothing_is_kept() {
     let hub = Hub::new();

@@ -248,6 +248,19 @@
 //! publish takes the wakers under that same lock, so no wake-up is lost.
 //! These are the standard mutex arguments, which is why the hub is not
 //! model-checked with `loom`; there is no lock-free code to check.
+//!
+//! ## Waking
+//!
+//! A publish does not wake every idle subscriber itself: that would make
+//! its cost grow with their number (10 000 wakes, most of them hand-offs to
+//! other threads). It wakes one subscriber per thread that has idle ones,
+//! and hands that thread's others to a *relay* the first of them to run
+//! wakes, on its own thread. A publisher's cost is thus one wake per
+//! worker thread. Every subscriber is still woken for every change; a
+//! subscription that is woken and dropped before it runs passes the relay
+//! on, and one that is woken but not polled (a `select!` that chose
+//! another branch) holds its thread's others back until the next publish
+//! at most, which wakes another of them.
 
 pub(crate) mod backplane;
 mod error;
@@ -255,6 +268,7 @@ pub(crate) mod options;
 pub(crate) mod registry;
 mod subscription;
 mod topic;
+mod waiters;
 pub(crate) mod wire;
 
 use std::fmt;
@@ -539,19 +553,6 @@ impl Hub {
         }
         let _ = (topics, at_least);
         rx
-    }
-
-    /// A subscription ends: it no longer counts, nor waits, and topics
-    /// left with nothing worth keeping are freed.
-    fn detach(&self, subscriber: u64, topics: &[Arc<topic::Topic>]) {
-        let now = Instant::now();
-        let mut registry = self.inner.registry.lock();
-        for topic in topics {
-            let mut ring = topic.ring.lock();
-            ring.subscribers -= 1;
-            ring.unregister(subscriber);
-            registry.release(topic, &mut ring, now);
-        }
     }
 }
 

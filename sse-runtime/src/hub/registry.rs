@@ -42,7 +42,6 @@ pub(crate) struct Registry {
     /// skipped.
     closed: VecDeque<(Arc<Topic>, Instant)>,
     next_sweep: Instant,
-    next_subscriber: u64,
 }
 
 /// The topic is closed.
@@ -67,7 +66,6 @@ impl Registry {
             tombstones: Tombstones::default(),
             closed: VecDeque::new(),
             next_sweep: now + SWEEP_EVERY,
-            next_subscriber: 0,
         }
     }
 
@@ -77,11 +75,6 @@ impl Registry {
 
     pub(crate) fn get(&self, name: &str) -> Option<&Arc<Topic>> {
         self.topics.get(name)
-    }
-
-    pub(crate) fn subscriber_id(&mut self) -> u64 {
-        self.next_subscriber += 1;
-        self.next_subscriber
     }
 
     /// The topic a subscription reads, created if need be.

@@ -14,11 +14,13 @@ use std::task::{Context, Poll, Waker};
 use futures_core::Stream;
 use parking_lot::MutexGuard;
 use serde::Serialize;
+use smallvec::SmallVec;
 use tokio::time::Instant;
 
 use super::error::HubError;
 use super::options::Overflow;
 use super::topic::{Ring, Topic};
+use super::waiters::Slot;
 use super::wire::{self, Body};
 use super::{Hub, USER_JOINED, USER_LEFT};
 use crate::event::{EncodedEvent, EventError};
@@ -30,8 +32,8 @@ use crate::resume::{EventId, LastEventId};
 /// fills a large write.
 const BATCH: usize = 64;
 
-/// Room an idle subscription keeps for its next batch.
-const IDLE_BATCH: usize = 8;
+/// Topics a subscription locks without allocating (more still work).
+const INLINE_TOPICS: usize = 4;
 
 /// A subscription being set up: which topics, where to start, whether to
 /// announce it. [`start`](Subscribe::start) makes it a [`Subscription`].
@@ -120,10 +122,8 @@ impl Subscribe {
         let resume = Resume::from(&last);
         let mut subscription = Subscription {
             hub,
-            id: 0,
             topics: Vec::new(),
-            at: Vec::new(),
-            live_from: Vec::new(),
+            cursors: Vec::new(),
             batch: VecDeque::new(),
             ended: false,
             left: None,
@@ -141,7 +141,7 @@ impl Subscribe {
         if subscription.hub.is_mirror() {
             // The topics' history is in the backplane: the stream first
             // has it copied here (see `Starting`), then attaches.
-            subscription.starting = Some(starting);
+            subscription.starting = Some(Box::new(starting));
         } else {
             let start = attach(&subscription.hub, &starting)?.ok_or(HubError::NoTopics)?;
             subscription.begin(start, starting.presence);
@@ -226,10 +226,8 @@ impl Starting {
 }
 
 struct Start {
-    id: u64,
     topics: Vec<Arc<Topic>>,
-    at: Vec<u64>,
-    live_from: Vec<u64>,
+    cursors: Vec<Cursor>,
     notice: Option<EncodedEvent>,
 }
 
@@ -263,9 +261,8 @@ fn attach(hub: &Hub, starting: &Starting) -> Result<Option<Start>, HubError> {
         .map(|name| registry.for_subscriber(name, &inner.options))
         .collect();
     let mut reset = Vec::new();
-    let mut kept = Vec::new();
-    let mut at = Vec::new();
-    let mut live_from = Vec::new();
+    let mut kept = Vec::with_capacity(topics.len());
+    let mut cursors = Vec::with_capacity(topics.len());
     let mut all_live = true;
     for topic in &topics {
         let mut ring = topic.ring.lock();
@@ -289,15 +286,17 @@ fn attach(hub: &Hub, starting: &Starting) -> Result<Option<Start>, HubError> {
         }
         ring.subscribers += 1;
         kept.push(topic.clone());
-        at.push(position);
-        live_from.push(ring.next());
+        cursors.push(Cursor {
+            at: position,
+            live_from: ring.next(),
+            slot: Slot::default(),
+        });
     }
-    if kept.is_empty() && reset.is_empty() {
+    if cursors.is_empty() && reset.is_empty() {
         return Err(HubError::Closed {
             topic: names[0].clone(),
         });
     }
-    let id = registry.subscriber_id();
     // The id on a notice or marker claims "every event up to here is
     // behind you": true only when every cursor starts at the live edge.
     let marker = all_live.then_some(head);
@@ -314,10 +313,8 @@ fn attach(hub: &Hub, starting: &Starting) -> Result<Option<Start>, HubError> {
         ))
     };
     Ok(Some(Start {
-        id,
         topics: kept,
-        at,
-        live_from,
+        cursors,
         notice,
     }))
 }
@@ -332,31 +329,37 @@ fn attach(hub: &Hub, starting: &Starting) -> Result<Option<Start>, HubError> {
 /// ends the subscription (and publishes `user-left` if it was announced).
 pub struct Subscription {
     hub: Hub,
-    id: u64,
     /// Sorted by name: the order their locks are taken in.
     topics: Vec<Arc<Topic>>,
-    /// The cursor into each topic, by index.
-    at: Vec<u64>,
-    /// Each topic's head when the subscription started: what came before
-    /// is replay, which does not count towards lagging.
-    live_from: Vec<u64>,
+    /// The subscription's place in each topic, by index.
+    cursors: Vec<Cursor>,
     batch: VecDeque<EncodedEvent>,
     ended: bool,
     left: Option<Body>,
-    /// Not attached yet (a mirror copying the topics' history).
-    starting: Option<Starting>,
+    /// Not attached yet (a mirror copying the topics' history). Boxed: an
+    /// idle subscription should not carry it.
+    starting: Option<Box<Starting>>,
     /// Attached and counted in the hub's metrics (a mirror's subscription
     /// that ended while starting never was).
     begun: bool,
 }
 
+/// A subscription's place in one topic.
+struct Cursor {
+    /// The position of the next event to read.
+    at: u64,
+    /// The topic's head when the subscription started: what came before
+    /// is replay, which does not count towards lagging.
+    live_from: u64,
+    /// Where its waker sits while it waits for the topic.
+    slot: Slot,
+}
+
 impl Subscription {
     /// Takes the cursors of `start` and announces the subscription.
     fn begin(&mut self, start: Start, presence: Option<Presence>) {
-        self.id = start.id;
         self.topics = start.topics;
-        self.at = start.at;
-        self.live_from = start.live_from;
+        self.cursors = start.cursors;
         self.batch.extend(start.notice);
         self.begun = true;
         metrics::hub::subscribed();
@@ -378,97 +381,122 @@ impl Subscription {
     /// is, after registering `waker` with every topic.
     fn refill(&mut self, waker: &Waker) -> bool {
         let Subscription {
-            id,
             topics,
-            at,
-            live_from,
+            cursors,
             batch,
             ended,
             ..
         } = self;
         // All at once, in name order: a consistent cut of the topics (see
         // the module docs, "Synchronisation").
-        let mut rings: Vec<MutexGuard<'_, Ring>> = topics.iter().map(|t| t.ring.lock()).collect();
+        let mut rings: SmallVec<[MutexGuard<'_, Ring>; INLINE_TOPICS]> =
+            topics.iter().map(|t| t.ring.lock()).collect();
 
-        if rings.iter().any(|ring| ring.reset) {
-            tracing::debug!("hub topic reset by its backplane; ending the stream");
-            *ended = true;
-            return true;
-        }
-        let mut lagged = Vec::new();
-        let mut missed = 0;
-        for (i, ring) in rings.iter().enumerate() {
-            if let Some(behind) = ring.lag(at[i], live_from[i]) {
-                match ring.limits.overflow {
-                    Overflow::Disconnect => {
-                        tracing::debug!(
-                            topic = &*topics[i].name,
-                            behind,
-                            "hub subscriber lagging; ending its stream"
-                        );
-                        *ended = true;
-                        metrics::hub::dropped();
-                        return true;
-                    }
-                    Overflow::Skip => {
-                        at[i] = ring.next();
-                        lagged.push(&*topics[i].name);
-                        missed += behind;
-                    }
-                }
+        // Subscribers of this thread that a publish left for us to wake
+        // (see `waiters`): woken once the locks are released.
+        let mut relay: SmallVec<[Vec<Waker>; INLINE_TOPICS]> = SmallVec::new();
+        for (cursor, ring) in cursors.iter().zip(rings.iter_mut()) {
+            let wakers = ring.relay(&cursor.slot);
+            if !wakers.is_empty() {
+                relay.push(wakers);
             }
         }
-        if !lagged.is_empty() {
-            metrics::hub::lagged(missed);
-            batch.push_back(wire::missed("lagged", &lagged, Some(missed), None));
-        }
-
-        while batch.len() < BATCH {
-            let mut next: Option<(usize, u64, &EncodedEvent)> = None;
-            for (i, ring) in rings.iter().enumerate() {
-                if let Some((seq, event)) = ring.get(at[i])
-                    && next.is_none_or(|(_, best, _)| seq < best)
-                {
-                    next = Some((i, seq, event));
-                }
-            }
-            let Some((i, _, event)) = next else { break };
-            batch.push_back(event.clone());
-            at[i] += 1;
-        }
-
-        let mut finished = Vec::new();
-        for (i, ring) in rings.iter_mut().enumerate() {
-            if ring.closed.is_some() && at[i] == ring.next() {
-                ring.subscribers -= 1;
-                ring.unregister(*id);
-                finished.push(i);
-            }
-        }
-        if batch.is_empty() {
-            for (i, ring) in rings.iter_mut().enumerate() {
-                if !finished.contains(&i) {
-                    ring.register(*id, waker);
-                }
-            }
-            // An idle subscription should not keep a burst's worth of room
-            // (64 events are 2 KiB); one reallocation per catch-up is cheap
-            // next to the 64 events that made it grow.
-            if batch.capacity() > IDLE_BATCH {
-                batch.shrink_to(IDLE_BATCH);
-            }
-        }
+        let more = fill(topics, cursors, &mut rings, batch, ended, waker);
         drop(rings);
-        for i in finished.into_iter().rev() {
-            topics.remove(i);
-            at.remove(i);
-            live_from.remove(i);
+        for waker in relay.into_iter().flatten() {
+            waker.wake();
+        }
+        // Closed topics that this subscription has read to the end.
+        let mut i = 0;
+        while i < cursors.len() {
+            if cursors[i].at == u64::MAX {
+                topics.remove(i);
+                cursors.remove(i);
+            } else {
+                i += 1;
+            }
         }
         if topics.is_empty() {
             *ended = true;
         }
-        !batch.is_empty() || *ended
+        more || *ended
     }
+}
+
+/// The part of [`Subscription::refill`] done under the topics' locks.
+/// Marks the cursors of closed topics read to the end with `u64::MAX`.
+fn fill(
+    topics: &[Arc<Topic>],
+    cursors: &mut [Cursor],
+    rings: &mut [MutexGuard<'_, Ring>],
+    batch: &mut VecDeque<EncodedEvent>,
+    ended: &mut bool,
+    waker: &Waker,
+) -> bool {
+    if rings.iter().any(|ring| ring.reset) {
+        tracing::debug!("hub topic reset by its backplane; ending the stream");
+        *ended = true;
+        return true;
+    }
+    let mut lagged = Vec::new();
+    let mut missed = 0;
+    for (i, (cursor, ring)) in cursors.iter_mut().zip(rings.iter()).enumerate() {
+        if let Some(behind) = ring.lag(cursor.at, cursor.live_from) {
+            match ring.limits.overflow {
+                Overflow::Disconnect => {
+                    tracing::debug!(
+                        topic = &*topics[i].name,
+                        behind,
+                        "hub subscriber lagging; ending its stream"
+                    );
+                    *ended = true;
+                    metrics::hub::dropped();
+                    return true;
+                }
+                Overflow::Skip => {
+                    cursor.at = ring.next();
+                    lagged.push(&*topics[i].name);
+                    missed += behind;
+                }
+            }
+        }
+    }
+    if !lagged.is_empty() {
+        metrics::hub::lagged(missed);
+        batch.push_back(wire::missed("lagged", &lagged, Some(missed), None));
+    }
+
+    while batch.len() < BATCH {
+        let mut next: Option<(usize, u64, &EncodedEvent)> = None;
+        for (i, ring) in rings.iter().enumerate() {
+            if let Some((seq, event)) = ring.get(cursors[i].at)
+                && next.is_none_or(|(_, best, _)| seq < best)
+            {
+                next = Some((i, seq, event));
+            }
+        }
+        let Some((i, _, event)) = next else { break };
+        batch.push_back(event.clone());
+        cursors[i].at += 1;
+    }
+
+    let idle = batch.is_empty();
+    for (cursor, ring) in cursors.iter_mut().zip(rings.iter_mut()) {
+        if ring.closed.is_some() && cursor.at == ring.next() {
+            ring.subscribers -= 1;
+            // Whatever it had to relay was taken above.
+            drop(ring.unregister(&mut cursor.slot));
+            cursor.at = u64::MAX;
+        } else if idle {
+            ring.register(&mut cursor.slot, waker);
+        }
+    }
+    if idle {
+        // An idle subscription keeps no room for a batch: one allocation
+        // per catch-up is cheap next to the events that need it.
+        batch.shrink_to(0);
+    }
+    !idle
 }
 
 impl Stream for Subscription {
@@ -509,9 +537,33 @@ impl Drop for Subscription {
                 self.hub.announce(&topic.name, left.clone());
             }
         }
-        self.hub.detach(self.id, &self.topics);
+        self.detach();
         if self.begun {
             metrics::hub::unsubscribed();
+        }
+    }
+}
+
+impl Subscription {
+    /// The subscription ends: it no longer counts, nor waits, and topics
+    /// left with nothing worth keeping are freed.
+    fn detach(&mut self) {
+        if self.cursors.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let mut relay = Vec::new();
+        {
+            let mut registry = self.hub.inner.registry.lock();
+            for (topic, cursor) in self.topics.iter().zip(&mut self.cursors) {
+                let mut ring = topic.ring.lock();
+                ring.subscribers -= 1;
+                relay.append(&mut ring.unregister(&mut cursor.slot));
+                registry.release(topic, &mut ring, now);
+            }
+        }
+        for waker in relay {
+            waker.wake();
         }
     }
 }
@@ -520,7 +572,7 @@ impl fmt::Debug for Subscription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Subscription")
             .field("topics", &self.topics().collect::<Vec<_>>())
-            .field("at", &self.at)
+            .field("at", &self.cursors.iter().map(|c| c.at).collect::<Vec<_>>())
             .field("buffered", &self.batch.len())
             .field("ended", &self.ended)
             .finish_non_exhaustive()

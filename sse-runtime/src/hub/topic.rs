@@ -6,7 +6,7 @@
 //! per event. A subscriber's cursor is the ordinal of the next event it
 //! will read; the ring holds the ordinals `front()..next`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::Waker;
 
@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 use tokio::time::Instant;
 
 use super::options::Limits;
+use super::waiters::{Slot, Waiters};
 use crate::event::EncodedEvent;
 
 /// A topic as shared by the registry and its subscriptions.
@@ -66,8 +67,8 @@ pub(crate) struct Ring {
     /// Highest sequence number ever appended (or `evicted_seq`).
     last_seq: u64,
     pub(crate) subscribers: usize,
-    /// Subscribers waiting for this topic's next event, by subscription id.
-    waiters: HashMap<u64, Waker>,
+    /// Subscribers waiting for this topic's next event.
+    waiters: Waiters,
     /// When the topic was closed; its final event is at `next - 1`.
     pub(crate) closed: Option<Instant>,
     /// The topic was dropped by a backplane that lost track of it: every
@@ -86,7 +87,7 @@ impl Ring {
             evicted_seq,
             last_seq: evicted_seq,
             subscribers: 0,
-            waiters: HashMap::new(),
+            waiters: Waiters::new(),
             closed: None,
             reset: false,
         }
@@ -135,7 +136,7 @@ impl Ring {
         self.next += 1;
         self.last_seq = seq;
         self.evict(now);
-        self.take_waiters()
+        self.waiters.take()
     }
 
     /// Drops the oldest events that neither the history limits nor, while
@@ -231,25 +232,24 @@ impl Ring {
     }
 
     /// Arranges for `waker` to be woken by the next append or close.
-    pub(crate) fn register(&mut self, subscriber: u64, waker: &Waker) {
-        match self.waiters.get_mut(&subscriber) {
-            Some(known) if known.will_wake(waker) => {}
-            Some(known) => known.clone_from(waker),
-            None => {
-                self.waiters.insert(subscriber, waker.clone());
-            }
-        }
+    pub(crate) fn register(&mut self, slot: &mut Slot, waker: &Waker) {
+        self.waiters.register(slot, waker);
     }
 
-    pub(crate) fn unregister(&mut self, subscriber: u64) {
-        self.waiters.remove(&subscriber);
+    /// The subscriber of `slot` stops waiting; returns the wakers it has
+    /// to pass on (see [`Waiters::unregister`]).
+    pub(crate) fn unregister(&mut self, slot: &mut Slot) -> Vec<Waker> {
+        self.waiters.unregister(slot)
     }
 
+    /// Wakers relayed to the group of `slot` (see [`Waiters::relay`]).
+    pub(crate) fn relay(&mut self, slot: &Slot) -> Vec<Waker> {
+        self.waiters.relay(slot)
+    }
+
+    /// Every waker: the topic was closed or reset.
     pub(crate) fn take_waiters(&mut self) -> Vec<Waker> {
-        if self.waiters.is_empty() {
-            return Vec::new();
-        }
-        self.waiters.drain().map(|(_, waker)| waker).collect()
+        self.waiters.take_all()
     }
 }
 
@@ -421,7 +421,7 @@ mod tests {
     }
 
     #[test]
-    fn waiters_are_woken_once() {
+    fn an_append_wakes_every_waiter_through_the_relay() {
         use std::sync::atomic::{AtomicUsize, Ordering};
         use std::task::Wake;
 
@@ -435,16 +435,17 @@ mod tests {
         let waker = Waker::from(count.clone());
         let now = Instant::now();
         let mut ring = Ring::new(limits(0, 4), 0);
-        ring.register(1, &waker);
-        ring.register(1, &waker);
-        ring.register(2, &waker);
-        ring.unregister(2);
-        for w in ring.append(1, event(10), now) {
-            w.wake();
+        let mut slots = [Slot::default(); 3];
+        for slot in &mut slots {
+            ring.register(slot, &waker);
         }
-        for w in ring.append(2, event(10), now) {
-            w.wake();
-        }
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        ring.register(&mut slots[0], &waker);
+        drop(ring.unregister(&mut slots[2]));
+        let woken = ring.append(1, event(10), now);
+        assert_eq!(woken.len(), 1, "one leader");
+        woken.into_iter().for_each(Waker::wake);
+        ring.relay(&slots[0]).into_iter().for_each(Waker::wake);
+        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+        assert!(ring.append(2, event(10), now).is_empty(), "nobody waits");
     }
 }

@@ -1,0 +1,338 @@
+//! Who to wake when a topic changes: the wakers of its idle subscribers,
+//! grouped by the thread each registered from.
+//!
+//! A publish must not cost the publisher one wake per subscriber: with
+//! 10 000 idle subscribers that is most of the publish, and from a plain
+//! thread each wake of an actix task is a cross-thread hand-off. So a
+//! change wakes one subscriber per thread group (its *leader*) and hands
+//! the rest of the group to the group's *relay*; whichever subscription of
+//! the group runs next (normally the leader, on that same thread) wakes
+//! the relay. The publisher's cost is one wake per thread that has idle
+//! subscribers, whatever their number.
+//!
+//! A leader that is woken but never polled (a subscription held in a
+//! `select!` whose other branch won) would hold its group back; so each
+//! further change wakes another leader from a relay still waiting, and a
+//! subscription that is dropped passes its group's relay on. The relay is
+//! only a hand-off: every waker it holds is woken exactly as if the
+//! publisher had done it.
+
+use std::mem;
+use std::task::Waker;
+
+/// The wakers of one topic's idle subscribers.
+pub(crate) struct Waiters {
+    groups: Vec<Group>,
+    /// Bumped whenever the waiting wakers are taken: a [`Slot`] from an
+    /// older generation no longer points into the lists.
+    generation: u64,
+}
+
+struct Group {
+    thread: usize,
+    /// Registered since the last change.
+    waiting: Vec<Waker>,
+    /// Taken by a change, to be woken by the first of the group that runs.
+    relay: Vec<Waker>,
+}
+
+/// Where one subscription's waker sits in one topic's [`Waiters`]: lets it
+/// register again without a search, and leave without a trace.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Slot {
+    /// 0: not registered in any generation (they start at 1).
+    generation: u64,
+    group: u32,
+    index: u32,
+    /// The thread it last registered from (0: never).
+    thread: usize,
+}
+
+/// An address unique to the current thread while it lives: the key of its
+/// group. A later thread reusing it only shares a group with a dead one.
+fn thread_key() -> usize {
+    thread_local!(static KEY: u8 = const { 0 });
+    KEY.with(|key| std::ptr::from_ref(key) as usize)
+}
+
+impl Waiters {
+    pub(crate) fn new() -> Self {
+        Waiters {
+            groups: Vec::new(),
+            generation: 1,
+        }
+    }
+
+    /// Arranges for `waker` to be woken by the next change.
+    pub(crate) fn register(&mut self, slot: &mut Slot, waker: &Waker) {
+        if slot.generation == self.generation {
+            let known = &mut self.groups[slot.group as usize].waiting[slot.index as usize];
+            if !known.will_wake(waker) {
+                known.clone_from(waker);
+            }
+            return;
+        }
+        let thread = thread_key();
+        let group = match self.groups.iter().position(|g| g.thread == thread) {
+            Some(group) => group,
+            None => {
+                self.groups.push(Group {
+                    thread,
+                    waiting: Vec::new(),
+                    relay: Vec::new(),
+                });
+                self.groups.len() - 1
+            }
+        };
+        let waiting = &mut self.groups[group].waiting;
+        *slot = Slot {
+            generation: self.generation,
+            group: u32::try_from(group).unwrap_or(u32::MAX),
+            index: u32::try_from(waiting.len()).unwrap_or(u32::MAX),
+            thread,
+        };
+        waiting.push(waker.clone());
+    }
+
+    /// The subscription of `slot` leaves: its waker (if still waiting) is
+    /// forgotten, and the relay of its group is returned to be woken, in
+    /// case it was the leader that would have passed it on.
+    pub(crate) fn unregister(&mut self, slot: &mut Slot) -> Vec<Waker> {
+        if slot.generation == self.generation
+            && let Some(waiting) = self
+                .groups
+                .get_mut(slot.group as usize)
+                .and_then(|g| g.waiting.get_mut(slot.index as usize))
+        {
+            *waiting = Waker::noop().clone();
+        }
+        let relay = self.relay(slot);
+        *slot = Slot::default();
+        relay
+    }
+
+    /// The relay of the group `slot` registered in (or of the current
+    /// thread), for the caller to wake once it has released the lock.
+    pub(crate) fn relay(&mut self, slot: &Slot) -> Vec<Waker> {
+        let thread = match slot.thread {
+            0 => thread_key(),
+            thread => thread,
+        };
+        match self.groups.iter_mut().find(|g| g.thread == thread) {
+            Some(group) if !group.relay.is_empty() => mem::take(&mut group.relay),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The topic changed: returns one waker per group to wake now; the
+    /// rest of each group waits in its relay.
+    pub(crate) fn take(&mut self) -> Vec<Waker> {
+        let mut wake = Vec::new();
+        if self.groups.is_empty() {
+            return wake;
+        }
+        self.generation += 1;
+        self.groups.retain_mut(|group| {
+            if group.relay.is_empty() {
+                mem::swap(&mut group.relay, &mut group.waiting);
+            } else {
+                group.relay.append(&mut group.waiting);
+            }
+            // A waker that left (see `unregister`) wakes nobody: it must
+            // not lead.
+            while let Some(leader) = group.relay.pop() {
+                if !leader.will_wake(Waker::noop()) {
+                    wake.push(leader);
+                    break;
+                }
+            }
+            // A group with nothing left to relay is found again by its
+            // thread's next registration; dropping it keeps the list to
+            // the threads that have idle subscribers.
+            !group.relay.is_empty()
+        });
+        wake
+    }
+
+    /// Every waker, waiting or in a relay: the topic ends for all.
+    pub(crate) fn take_all(&mut self) -> Vec<Waker> {
+        self.generation += 1;
+        let mut wake = Vec::new();
+        for mut group in self.groups.drain(..) {
+            wake.append(&mut group.waiting);
+            wake.append(&mut group.relay);
+        }
+        wake
+    }
+
+    /// Wakers held (waiting or relayed), for tests.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.groups
+            .iter()
+            .map(|g| g.waiting.len() + g.relay.len())
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    use super::*;
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counter() -> (Arc<Count>, Waker) {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        (count, waker)
+    }
+
+    fn wake_all(wakers: Vec<Waker>) -> usize {
+        let n = wakers.len();
+        wakers.into_iter().for_each(Waker::wake);
+        n
+    }
+
+    #[test]
+    fn a_change_wakes_one_per_thread_and_the_relay_the_rest() {
+        let mut waiters = Waiters::new();
+        let counts: Vec<_> = (0..5).map(|_| counter()).collect();
+        let mut slots = [Slot::default(); 5];
+        for ((_, waker), slot) in counts.iter().zip(&mut slots) {
+            waiters.register(slot, waker);
+        }
+        assert_eq!(wake_all(waiters.take()), 1, "one leader for this thread");
+        assert_eq!(waiters.len(), 4);
+        // The leader runs and passes the relay on.
+        assert_eq!(wake_all(waiters.relay(&slots[4])), 4);
+        assert_eq!(waiters.len(), 0);
+        let woken: usize = counts.iter().map(|(c, _)| c.0.load(Ordering::SeqCst)).sum();
+        assert_eq!(woken, 5);
+        assert!(counts.iter().all(|(c, _)| c.0.load(Ordering::SeqCst) == 1));
+    }
+
+    #[test]
+    fn registering_twice_keeps_one_waker() {
+        let mut waiters = Waiters::new();
+        let (count, waker) = counter();
+        let (other_count, other) = counter();
+        let mut slot = Slot::default();
+        waiters.register(&mut slot, &waker);
+        waiters.register(&mut slot, &waker);
+        waiters.register(&mut slot, &other);
+        assert_eq!(waiters.len(), 1);
+        wake_all(waiters.take());
+        assert_eq!(count.0.load(Ordering::SeqCst), 0, "replaced");
+        assert_eq!(other_count.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_slot_of_an_older_generation_registers_anew() {
+        let mut waiters = Waiters::new();
+        let (count, waker) = counter();
+        let mut slot = Slot::default();
+        waiters.register(&mut slot, &waker);
+        wake_all(waiters.take());
+        waiters.register(&mut slot, &waker);
+        wake_all(waiters.take());
+        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn unregistering_forgets_the_waker_and_passes_the_relay_on() {
+        let mut waiters = Waiters::new();
+        let (a, wa) = counter();
+        let (b, wb) = counter();
+        let (c, wc) = counter();
+        let (mut sa, mut sb, mut sc) = (Slot::default(), Slot::default(), Slot::default());
+        waiters.register(&mut sa, &wa);
+        waiters.register(&mut sb, &wb);
+        waiters.register(&mut sc, &wc);
+        // c leads, a and b wait in the relay; c leaves without running.
+        wake_all(waiters.take());
+        assert_eq!(c.0.load(Ordering::SeqCst), 1);
+        assert_eq!(wake_all(waiters.unregister(&mut sc)), 2);
+        assert_eq!(
+            (a.0.load(Ordering::SeqCst), b.0.load(Ordering::SeqCst)),
+            (1, 1)
+        );
+        // A waiting waker that leaves is not woken.
+        waiters.register(&mut sa, &wa);
+        waiters.register(&mut sb, &wb);
+        assert!(waiters.unregister(&mut sa).is_empty());
+        // The slot a left is not a leader: b is.
+        assert_eq!(wake_all(waiters.take()), 1);
+        assert_eq!(a.0.load(Ordering::SeqCst), 1, "a left before the change");
+        assert_eq!(b.0.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_leader_that_never_runs_holds_its_group_back_one_change_at_most() {
+        let mut waiters = Waiters::new();
+        let counts: Vec<_> = (0..3).map(|_| counter()).collect();
+        let mut slots = [Slot::default(); 3];
+        for ((_, waker), slot) in counts.iter().zip(&mut slots) {
+            waiters.register(slot, waker);
+        }
+        wake_all(waiters.take());
+        // The leader never runs; the next change wakes another.
+        wake_all(waiters.take());
+        wake_all(waiters.take());
+        let woken: usize = counts.iter().map(|(c, _)| c.0.load(Ordering::SeqCst)).sum();
+        assert_eq!(woken, 3);
+        assert_eq!(waiters.len(), 0);
+    }
+
+    #[test]
+    fn groups_are_per_thread() {
+        let mut waiters = Waiters::new();
+        let (here, waker) = counter();
+        let mut slot = Slot::default();
+        waiters.register(&mut slot, &waker);
+        let (there, other) = counter();
+        let mut waiters = std::thread::scope(|scope| {
+            scope
+                .spawn(move || {
+                    let mut slot = Slot::default();
+                    waiters.register(&mut slot, &other);
+                    waiters
+                })
+                .join()
+                .expect("the thread")
+        });
+        assert_eq!(wake_all(waiters.take()), 2, "one leader per thread");
+        assert_eq!(
+            (
+                here.0.load(Ordering::SeqCst),
+                there.0.load(Ordering::SeqCst)
+            ),
+            (1, 1)
+        );
+    }
+
+    #[test]
+    fn take_all_wakes_waiting_and_relayed() {
+        let mut waiters = Waiters::new();
+        let counts: Vec<_> = (0..4).map(|_| counter()).collect();
+        let mut slots = [Slot::default(); 4];
+        for ((_, waker), slot) in counts.iter().zip(&mut slots).take(2) {
+            waiters.register(slot, waker);
+        }
+        wake_all(waiters.take());
+        for ((_, waker), slot) in counts.iter().zip(&mut slots).skip(2) {
+            waiters.register(slot, waker);
+        }
+        assert_eq!(wake_all(waiters.take_all()), 3);
+        assert!(counts.iter().all(|(c, _)| c.0.load(Ordering::SeqCst) == 1));
+    }
+}

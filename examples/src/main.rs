@@ -21,7 +21,7 @@
 //! every one, with the same ids, and a client resumes on any of them with
 //! `Last-Event-ID`. What stays per instance: `/stats`, the room members
 //! (`/chat/{room}/members`), a task's end and its `409` (`/progress/{task}`;
-//! follow a task on the instance that started it), the notifications of
+//! follow a task on the instance that started it, while it runs), the notifications of
 //! `/aim/notifications/{user}` (they reach that user's connections on the
 //! instance posted to), and the background publishers (each instance
 //! ticks, so the ticker, live updates and feed carry every instance's

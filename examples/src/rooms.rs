@@ -19,8 +19,12 @@
 //! and resume on any of them, while these stay per instance: the members
 //! of `/chat/{room}/members` (each instance counts its own listeners,
 //! `user-joined`/`user-left` still reach everyone), and a task's end and its
-//! `409` (the hub closes a topic on this instance only, so follow a task on
-//! the instance that started it).
+//! `409`: the hub closes a topic on this instance only, so follow a task on
+//! the instance that started it, while it runs. Elsewhere its stream does
+//! not end, and once it has ended, that instance answers a latecomer with
+//! an empty stream (in memory: the whole progress, then the end). The task
+//! closes its topic only once this instance has delivered its last event,
+//! so that its own followers see the end.
 //!
 //! Try it:
 //!
@@ -44,7 +48,8 @@ use serde_json::json;
 use sse_runtime::backplane::BackplaneError;
 use sse_runtime::hub::{HubBuilder, TopicOptions};
 use sse_runtime::{
-    controller, event_name, sse, EncodedEvent, Event, EventName, Hub, LastEventId, Subscription,
+    controller, event_name, sse, EncodedEvent, Event, EventId, EventName, Hub, LastEventId,
+    Subscription,
 };
 
 use crate::pace::Pace;
@@ -488,10 +493,34 @@ async fn run_task(hub: Hub, topic: String, pace: Pace) {
         }
     }
     let done = Event::named(event_name!("complete")).json(&json!({ "message": "Done!" }));
-    if let Ok(done) = done {
-        let _ = hub.publish(&topic, done).await;
+    if let Ok(done) = done
+        && let Ok(id) = hub.publish(&topic, done).await
+    {
+        delivered_here(&hub, id).await;
     }
     hub.close(&topic);
+}
+
+/// How long [`delivered_here`] waits at most.
+const DELIVERY_LIMIT: Duration = Duration::from_secs(5);
+
+/// Waits until this instance has delivered `id` to its subscribers. At
+/// once for the in-memory hub; with a backplane, a publish comes back
+/// through it a little after `publish` returned, and a topic closed before
+/// would lose its last events here. Gives up after [`DELIVERY_LIMIT`], or
+/// if the backplane started over (another epoch).
+async fn delivered_here(hub: &Hub, id: EventId) {
+    let deadline = tokio::time::Instant::now() + DELIVERY_LIMIT;
+    loop {
+        let here = hub.last_id();
+        if here.epoch() != id.epoch()
+            || here.seq() >= id.seq()
+            || tokio::time::Instant::now() >= deadline
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// Publishes `tick` with `{"n": 1}`, `{"n": 2}`, … every (paced) second,

@@ -307,3 +307,31 @@ async fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn a_password_in_a_redis_url_is_masked() {
+        assert_eq!(
+            redacted("redis://user:secret@host:6379/0"),
+            "redis://user:***@host:6379/0"
+        );
+        assert_eq!(redacted("redis://:secret@host"), "redis://:***@host");
+        assert_eq!(redacted("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        assert_eq!(redacted("redis://user@host"), "redis://user@host");
+        // An `@` after the host is not a credential.
+        assert_eq!(redacted("redis://host/0?x=a:b@c"), "redis://host/0?x=a:b@c");
+        for odd in [
+            "",
+            "redis://",
+            "redis://@",
+            "no scheme:x@y",
+            "rédis://ü:ö@ä",
+        ] {
+            let _ = redacted(odd);
+        }
+        assert_eq!(redacted("rédis://ü:ö@ä"), "rédis://ü:***@ä");
+    }
+}

@@ -78,6 +78,7 @@ impl ChatController {
         match self
             .notification_service
             .notify(&user, &body.from, &body.message)
+            .await
         {
             Ok(delivered) => HttpResponse::Accepted().json(json!({ "delivered": delivered })),
             Err(err) => HttpResponse::InternalServerError().body(err.to_string()),

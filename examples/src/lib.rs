@@ -42,6 +42,15 @@
 //! ```
 //!
 //! [`Examples::serve`] does the same with the demo's server settings.
+//!
+//! # Several instances
+//!
+//! [`Examples::with_hub`] takes a hub built beforehand, e.g. one shared
+//! through Redis ([`rooms::redis_hub`], the demo's `--redis URL`): then
+//! several servers act as one for everything published on the hub (chat
+//! rooms, broadcasts, the ticker, live updates, the feed). `/stats`, the
+//! room members, a task's end and the per-user notifications stay per
+//! instance (see [`rooms`]).
 
 pub mod aim;
 pub mod aim_sink;
@@ -62,6 +71,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{dev::Server, web, HttpResponse};
+use sse_runtime::Hub;
 use tokio::task::JoinHandle;
 
 pub use pace::Pace;
@@ -127,14 +137,43 @@ impl Drop for Background {
 }
 
 impl Examples {
-    /// New services and, if `config.background`, their publishers.
+    /// New services on an in-memory hub ([`rooms::demo_hub`]) and, if
+    /// `config.background`, their publishers.
     ///
     /// # Panics
     /// With `config.background`, if called outside a tokio runtime (the
     /// publishers are spawned on the current one, e.g. the one of
     /// `#[actix_web::main]`).
     pub fn new(config: Config) -> Self {
-        let services = Services::new(config.pace, config.upstream_fails_after);
+        Self::with_hub(config, rooms::demo_hub())
+    }
+
+    /// New services on `hub` and, if `config.background`, their
+    /// publishers: how the demo runs on a hub shared through Redis, built
+    /// first (that is async, and can fail) with [`rooms::redis_hub`].
+    ///
+    /// ```no_run
+    /// use sse_examples::{rooms, Config, Examples};
+    ///
+    /// #[actix_web::main]
+    /// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ///     let hub = rooms::redis_hub("redis://127.0.0.1:6379").await?;
+    ///     let examples = Examples::with_hub(Config::demo(), hub);
+    ///     let (server, addr) = examples.serve(("127.0.0.1", 8080), 2)?;
+    ///     println!("listening on {addr}");
+    ///     server.await?;
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// With a shared hub, every instance runs its own background
+    /// publishers, so the ticker, the live updates and the feed carry
+    /// every instance's items.
+    ///
+    /// # Panics
+    /// As [`new`](Self::new).
+    pub fn with_hub(config: Config, hub: Hub) -> Self {
+        let services = Services::with_hub(config.pace, config.upstream_fails_after, hub);
         let mut tasks = Vec::new();
         if config.background {
             tasks.push(tokio::spawn(services.live.tick(config.pace)));

@@ -14,6 +14,18 @@
 //! | `GET /ticker` | a `tick` event (`{"n": ..}`) every second, resumable |
 //! | `GET /hub?topics=a,b,c` | several public topics in one stream; an unknown one is `400` |
 //!
+//! On a hub shared through Redis ([`redis_hub`], the demo's `--redis`),
+//! rooms, broadcasts, progress events and the ticker reach every instance
+//! and resume on any of them, while these stay per instance: the members
+//! of `/chat/{room}/members` (each instance counts its own listeners,
+//! `user-joined`/`user-left` still reach everyone), and a task's end and its
+//! `409`: the hub closes a topic on this instance only, so follow a task on
+//! the instance that started it, while it runs. Elsewhere its stream does
+//! not end, and once it has ended, that instance answers a latecomer with
+//! an empty stream (in memory: the whole progress, then the end). The task
+//! closes its topic only once this instance has delivered its last event,
+//! so that its own followers see the end.
+//!
 //! Try it:
 //!
 //! ```text
@@ -23,18 +35,21 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use actix_web::{error, web, HttpResponse};
 use futures_util::stream::Stream;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sse_runtime::hub::{PublishError, TopicOptions};
+use sse_runtime::backplane::BackplaneError;
+use sse_runtime::hub::{HubBuilder, TopicOptions};
 use sse_runtime::{
-    controller, event_name, sse, EncodedEvent, Event, EventName, Hub, LastEventId, Subscription,
+    controller, event_name, sse, EncodedEvent, Event, EventId, EventName, Hub, LastEventId,
+    Subscription,
 };
 
 use crate::pace::Pace;
@@ -55,11 +70,29 @@ pub const MAX_TOPICS: usize = 8;
 /// Steps of a task's progress (0 %, 10 %, …, 100 %).
 const STEPS: u32 = 10;
 
-/// The hub the demo publishes on: chat rooms and the feed keep their last
-/// 100 events, a task's progress all of it (its topic is closed when the
-/// task ends), the ticker its last minute, a user's notifications five
-/// minutes' worth, the live updates none.
+/// The hub the demo publishes on, in this process: [`demo_hub_builder`]
+/// built.
 pub fn demo_hub() -> Hub {
+    demo_hub_builder().build()
+}
+
+/// The demo's hub shared through Redis at `url` (the demo's `--redis`):
+/// the same per-topic options as [`demo_hub`], so that several demo
+/// processes on one Redis act as one hub (see the module docs for what
+/// stays per instance). Needs a tokio runtime that keeps running, e.g.
+/// the one of `#[actix_web::main]`.
+///
+/// # Errors
+/// If the URL is invalid or Redis can't be reached.
+pub async fn redis_hub(url: &str) -> Result<Hub, BackplaneError> {
+    demo_hub_builder().redis(url).build().await
+}
+
+/// The demo hub's settings: chat rooms and the feed keep their last 100
+/// events, a task's progress all of it (its topic is closed when the task
+/// ends), the ticker its last minute, a user's notifications five
+/// minutes' worth, the live updates none.
+pub fn demo_hub_builder() -> HubBuilder {
     Hub::builder()
         .history(100)
         .topics(crate::services::LIVE_TOPIC, TopicOptions::new().history(0))
@@ -74,7 +107,31 @@ pub fn demo_hub() -> Hub {
                 .history_bytes(usize::MAX),
         )
         .topics(TICKER, TopicOptions::new().history(60))
-        .build()
+}
+
+/// Publishes `event` to `topic` from code that can't wait (a handler that
+/// is not async, a `drop`), and logs a failure as `what`.
+///
+/// The in-memory hub publishes at once, here. A backplane's publish needs
+/// a round trip: it is started here and finished on a task of the current
+/// tokio runtime, never by blocking the thread (which
+/// [`Hub::publish_blocking`] would, and that panics in async code).
+pub(crate) fn publish_detached(hub: &Hub, topic: String, event: Event, what: &'static str) {
+    let hub = hub.clone();
+    let mut publish = Box::pin(async move {
+        if let Err(err) = hub.publish(&topic, event).await {
+            tracing::warn!(%err, topic, "{what} not published");
+        }
+    });
+    // One poll: all the in-memory hub needs.
+    let mut cx = Context::from_waker(Waker::noop());
+    if publish.as_mut().poll(&mut cx).is_ready() {
+        return;
+    }
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => drop(runtime.spawn(publish)),
+        Err(_) => tracing::warn!("{what} not published: no runtime to finish it on"),
+    }
 }
 
 /// A room or task name from a URL: 1 to 64 ASCII letters, digits, `-`
@@ -123,9 +180,9 @@ impl Members {
             .unwrap_or_default()
     }
 
-    /// Counts `user` in `room` until the guard is dropped, and announces
-    /// the arrival (`user-joined`) and, through the guard, the departure
-    /// (`user-left`) in the room's topic.
+    /// Counts `user` in `room` until the guard is dropped; the guard
+    /// announces the arrival (`user-joined`, see [`InRoom`]) and the
+    /// departure (`user-left`) in the room's topic.
     ///
     /// Not [`Subscribe::announce`](sse_runtime::hub::Subscribe::announce):
     /// that announces in every topic of the subscription, and a chat
@@ -138,14 +195,13 @@ impl Members {
             .or_default()
             .entry(user.to_owned())
             .or_default() += 1;
-        let membership = Membership {
+        Membership {
             members: self.clone(),
             hub: hub.clone(),
             room: room.to_owned(),
             user: user.to_owned(),
-        };
-        membership.announce(event_name!("user-joined"));
-        membership
+            joined: false,
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, BTreeMap<String, usize>>> {
@@ -162,25 +218,31 @@ struct Membership {
     hub: Hub,
     room: String,
     user: String,
+    /// Whether `user-joined` was published (then `user-left` is, too).
+    joined: bool,
 }
 
 impl Membership {
+    fn join(&mut self) {
+        self.joined = true;
+        self.announce(event_name!("user-joined"));
+    }
+
     fn announce(&self, kind: EventName) {
-        let event = Event::named(kind).json(&json!({ "user": self.user }));
         let topic = format!("chat/{}", self.room);
-        // The in-memory hub publishes at once, so this is fine in `drop`.
-        let published = event
-            .map_err(PublishError::from)
-            .and_then(|event| self.hub.publish_blocking(&topic, event));
-        if let Err(err) = published {
-            tracing::warn!(%err, topic, "presence event not published");
+        match Event::named(kind).json(&json!({ "user": self.user })) {
+            // Never blocks: this also runs in `drop`, in async code.
+            Ok(event) => publish_detached(&self.hub, topic, event, "presence event"),
+            Err(err) => tracing::warn!(%err, topic, "presence event not encoded"),
         }
     }
 }
 
 impl Drop for Membership {
     fn drop(&mut self) {
-        self.announce(event_name!("user-left"));
+        if self.joined {
+            self.announce(event_name!("user-left"));
+        }
         let mut rooms = self.members.lock();
         let Some(users) = rooms.get_mut(&self.room) else {
             return;
@@ -199,18 +261,30 @@ impl Drop for Membership {
 
 /// A chat subscription that keeps its user a member while it is open.
 ///
-/// The subscription is dropped before the membership, so a leaving user's
+/// `user-joined` is published when the subscription yields its first
+/// event (where the client starts, or the first replayed one): it is
+/// attached to its topics by then, on a backplane too (where it attaches
+/// only once polled), so the user always sees their own arrival. The
+/// subscription is dropped before the membership, so a leaving user's
 /// stream is gone before `user-left` is published.
 pub struct InRoom {
     subscription: Subscription,
-    _membership: Option<Membership>,
+    membership: Option<Membership>,
 }
 
 impl Stream for InRoom {
     type Item = EncodedEvent;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<EncodedEvent>> {
-        Pin::new(&mut self.subscription).poll_next(cx)
+        let this = &mut *self;
+        let item = std::task::ready!(Pin::new(&mut this.subscription).poll_next(cx));
+        if item.is_some()
+            && let Some(membership) = &mut this.membership
+            && !membership.joined
+        {
+            membership.join();
+        }
+        Poll::Ready(item)
     }
 }
 
@@ -292,11 +366,10 @@ impl RoomsController {
             .subscribe([format!("chat/{room}"), BROADCAST.to_owned()])
             .after(last)
             .start()?;
-        // After the start, so that the user sees their own arrival.
         let membership = user.map(|user| self.members.enter(&self.hub, &room, &user));
         Ok(InRoom {
             subscription,
-            _membership: membership,
+            membership,
         })
     }
 
@@ -420,10 +493,34 @@ async fn run_task(hub: Hub, topic: String, pace: Pace) {
         }
     }
     let done = Event::named(event_name!("complete")).json(&json!({ "message": "Done!" }));
-    if let Ok(done) = done {
-        let _ = hub.publish(&topic, done).await;
+    if let Ok(done) = done
+        && let Ok(id) = hub.publish(&topic, done).await
+    {
+        delivered_here(&hub, id).await;
     }
     hub.close(&topic);
+}
+
+/// How long [`delivered_here`] waits at most.
+const DELIVERY_LIMIT: Duration = Duration::from_secs(5);
+
+/// Waits until this instance has delivered `id` to its subscribers. At
+/// once for the in-memory hub; with a backplane, a publish comes back
+/// through it a little after `publish` returned, and a topic closed before
+/// would lose its last events here. Gives up after [`DELIVERY_LIMIT`], or
+/// if the backplane started over (another epoch).
+async fn delivered_here(hub: &Hub, id: EventId) {
+    let deadline = tokio::time::Instant::now() + DELIVERY_LIMIT;
+    loop {
+        let here = hub.last_id();
+        if here.epoch() != id.epoch()
+            || here.seq() >= id.seq()
+            || tokio::time::Instant::now() >= deadline
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// Publishes `tick` with `{"n": 1}`, `{"n": 2}`, … every (paced) second,

@@ -8,6 +8,10 @@
 //! notifications) publish on the shared [`Hub`] instead of hand-rolled
 //! channels, so their subscribers get event ids, resume after a reconnect
 //! and the hub's slow-consumer policy.
+//!
+//! [`Services::with_hub`] puts them on any hub, e.g. one shared through
+//! Redis ([`rooms::redis_hub`]): then what they publish reaches every
+//! instance, while their counters ([`Stats`]) stay this process's.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -255,11 +259,12 @@ impl LiveUpdateService {
         }
     }
 
-    /// Sends `update` to every current subscriber; returns how many.
-    pub fn publish(&self, update: impl Into<String>) -> usize {
+    /// Sends `update` to every current subscriber; returns how many (of
+    /// this process, with a backplane).
+    pub async fn publish(&self, update: impl Into<String>) -> usize {
         self.published.fetch_add(1, Ordering::SeqCst);
         let reached = self.hub.subscribers(LIVE_TOPIC);
-        match self.hub.publish_blocking(LIVE_TOPIC, update.into()) {
+        match self.hub.publish(LIVE_TOPIC, update.into()).await {
             Ok(_) => reached,
             Err(err) => {
                 tracing::warn!(%err, "live update not published");
@@ -277,7 +282,7 @@ impl LiveUpdateService {
             loop {
                 ticks.tick().await;
                 let n = service.published.load(Ordering::SeqCst) + 1;
-                service.publish(format!("Live update #{n}"));
+                service.publish(format!("Live update #{n}")).await;
             }
         }
     }
@@ -336,8 +341,8 @@ impl FeedService {
     /// type; returns the update and the event's id.
     ///
     /// # Errors
-    /// If `kind` is not a valid event type.
-    pub fn publish(
+    /// If `kind` is not a valid event type, or the hub's backplane failed.
+    pub async fn publish(
         &self,
         kind: &str,
         author: &str,
@@ -350,7 +355,7 @@ impl FeedService {
             text: text.to_owned(),
         };
         let event = Event::default().event(&update.kind)?.json(&update)?;
-        let id = self.hub.publish_blocking(FEED_TOPIC, event)?;
+        let id = self.hub.publish(FEED_TOPIC, event).await?;
         Ok((update, id))
     }
 
@@ -367,7 +372,7 @@ impl FeedService {
             ticks.tick().await;
             for (kind, author, text) in SCRIPT.iter().cycle() {
                 ticks.tick().await;
-                if let Err(err) = service.publish(kind, author, text) {
+                if let Err(err) = service.publish(kind, author, text).await {
                     tracing::warn!(%err, "feed update not published");
                 }
             }
@@ -452,9 +457,19 @@ impl NotificationService {
     /// Sends a `notification` event to every connection of `user`;
     /// returns how many connections it reached.
     ///
+    /// With a backplane this counts, and looks for, the user's
+    /// connections on this instance only: a user connected to another
+    /// instance alone is not notified.
+    ///
     /// # Errors
-    /// If the notification can't be encoded (it always can).
-    pub fn notify(&self, user: &str, from: &str, message: &str) -> Result<usize, PublishError> {
+    /// If the notification can't be encoded (it always can), or the hub's
+    /// backplane failed.
+    pub async fn notify(
+        &self,
+        user: &str,
+        from: &str,
+        message: &str,
+    ) -> Result<usize, PublishError> {
         let topic = user_topic(user);
         let reached = self.hub.subscribers(&topic);
         if reached == 0 {
@@ -467,7 +482,7 @@ impl NotificationService {
             timestamp: SystemTime::now(),
         };
         let event = Event::named(event_name!("notification")).json(&notification)?;
-        self.hub.publish_blocking(&topic, event)?;
+        self.hub.publish(&topic, event).await?;
         Ok(reached)
     }
 
@@ -544,9 +559,15 @@ pub struct Services {
 }
 
 impl Services {
-    /// Fresh services; the event service fails after `fail_after` events.
+    /// Fresh services on a fresh in-memory [`rooms::demo_hub`]; the event
+    /// service fails after `fail_after` events.
     pub fn new(pace: Pace, fail_after: Option<u32>) -> Self {
-        let hub = rooms::demo_hub();
+        Self::with_hub(pace, fail_after, rooms::demo_hub())
+    }
+
+    /// Fresh services on `hub`, e.g. [`rooms::redis_hub`] to share it with
+    /// other instances; the event service fails after `fail_after` events.
+    pub fn with_hub(pace: Pace, fail_after: Option<u32>, hub: Hub) -> Self {
         Services {
             events: EventService::new(pace, fail_after),
             resources: ResourceService::default(),
@@ -577,6 +598,9 @@ impl Services {
 
 /// What is open right now. With no client connected, everything but
 /// `resources_disposed` is back to zero, or something leaked.
+///
+/// Always this process's figures: with the hub shared through Redis,
+/// each instance counts its own connections.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
     /// Upstream connections of the event service.

@@ -291,9 +291,9 @@ async fn live_updates_reach_every_subscriber_until_it_leaves() {
     let live = &server.examples.services().live;
     let hub = &server.examples.services().hub;
     let start = hub.last_id();
-    assert_eq!(live.publish("Live update #1"), 2);
+    assert_eq!(live.publish("Live update #1").await, 2);
     let one = hub.last_id();
-    assert_eq!(live.publish("Live update #2"), 2);
+    assert_eq!(live.publish("Live update #2").await, 2);
     let two = hub.last_id();
     for sse in [&mut first, &mut second] {
         assert_eq!(
@@ -313,7 +313,7 @@ async fn live_updates_reach_every_subscriber_until_it_leaves() {
     server
         .wait_for_stats("one live subscriber", |s| s.live_subscribers == 1)
         .await;
-    assert_eq!(live.publish("Live update #3"), 1);
+    assert_eq!(live.publish("Live update #3").await, 1);
     assert_eq!(next(&mut second).await.unwrap().data, "Live update #3");
     drop(second);
     server.wait_until_idle().await;
@@ -354,9 +354,10 @@ async fn feed_events_carry_id_type_and_json() {
         .await;
     let feed = &server.examples.services().feed;
     let start = server.examples.services().hub.last_id();
-    let (_, post) = feed.publish("post", "ada", "hello").unwrap();
+    let (_, post) = feed.publish("post", "ada", "hello").await.unwrap();
     let (_, like) = feed
         .publish("like", "grace", "liked a post by ada")
+        .await
         .unwrap();
     let events = take(&mut sse, 2).await;
     assert_eq!(events[1].event, "like");

@@ -379,10 +379,14 @@ async fn the_ported_feed_and_notifications_resume_what_was_missed() {
     let mut alice = demo.open("/aim/notifications/alice", None).await;
     assert!(wait_until(STEP, || services.feed.subscribers() == 1).await);
     assert!(wait_until(STEP, || services.notifications.users() == 1).await);
-    let (_, seen) = services.feed.publish("post", "ada", "one").unwrap();
+    let (_, seen) = services.feed.publish("post", "ada", "one").await.unwrap();
     assert_eq!(next(&mut feed).await.id, seen.to_string());
     assert_eq!(
-        services.notifications.notify("alice", "bob", "hi").unwrap(),
+        services
+            .notifications
+            .notify("alice", "bob", "hi")
+            .await
+            .unwrap(),
         1
     );
     let hi = next(&mut alice).await;
@@ -391,8 +395,12 @@ async fn the_ported_feed_and_notifications_resume_what_was_missed() {
     // Both clients are away (the browser's retry delay) ...
     drop((feed, alice));
     assert!(wait_until(STEP, || services.feed.subscribers() == 0).await);
-    services.feed.publish("like", "grace", "two").unwrap();
-    services.feed.publish("comment", "linus", "three").unwrap();
+    services.feed.publish("like", "grace", "two").await.unwrap();
+    services
+        .feed
+        .publish("comment", "linus", "three")
+        .await
+        .unwrap();
     // ... and come back with their last ids: nothing is lost.
     let mut feed = demo.open("/aim/feed", Some(&seen.to_string())).await;
     let texts: Vec<Value> = take(&mut feed, 2)
@@ -407,6 +415,7 @@ async fn the_ported_feed_and_notifications_resume_what_was_missed() {
         services
             .notifications
             .notify("alice", "bob", "back?")
+            .await
             .unwrap(),
         1
     );

@@ -101,9 +101,10 @@ async fn feed_forwards_updates_sends_its_keep_alive_and_unsubscribes() {
         .await;
     let service = &demo.examples.services().feed;
     let start = demo.examples.services().hub.last_id();
-    let (_, post) = service.publish("post", "ada", "hello").unwrap();
+    let (_, post) = service.publish("post", "ada", "hello").await.unwrap();
     let (_, like) = service
         .publish("like", "grace", "liked a post by ada")
+        .await
         .unwrap();
     // What the stream-style `/aim/feed` sends: the hub's events, as is.
     let expected = format!(

@@ -346,6 +346,31 @@ async fn unreachable_redis_is_an_error_when_building() {
     assert!(err.to_string().starts_with("redis backplane:"), "{err}");
 }
 
+/// A topic that keeps all of its history (`usize::MAX`, as a task's
+/// progress does) publishes, and a new instance replays all of it.
+#[actix_web::test]
+async fn a_topic_that_keeps_everything_publishes_and_replays() {
+    let redis = RedisServer::start(false).await.unwrap();
+    let keep_all = || {
+        Hub::builder().topics(
+            "task/",
+            sse_runtime::hub::TopicOptions::new()
+                .history(usize::MAX)
+                .history_bytes(usize::MAX),
+        )
+    };
+    let a = keep_all().redis(redis.url()).build().await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(a.publish("task/1", i.to_string()).await.expect("published"));
+    }
+    let b = keep_all().redis(redis.url()).build().await.unwrap();
+    let mut sub = b.subscribe(["task/1"]).from_oldest().start().unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(data(&mut sub).await, (i.to_string(), id.to_string()));
+    }
+}
+
 /// A loopback TCP proxy whose existing connections can be frozen: they
 /// stay open but nothing crosses them any more (a failover that leaves
 /// connections half-alive). New connections work.

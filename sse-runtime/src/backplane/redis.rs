@@ -22,6 +22,10 @@ use crate::resume::{self, EventId};
 ///
 /// KEYS: seq, epoch, stream, last, floor. ARGV: topic, body, maxlen (0: no
 /// stream), ttl seconds, an epoch to create if missing, the channel.
+///
+/// The maxlen goes to `XADD` as the text it came as: `tonumber` makes a
+/// Lua double, which Redis would get as `9.2233720368547758e+18` for a
+/// history above 2^53 (e.g. `usize::MAX`, "keep all") and reject.
 const PUBLISH: &str = r"
 local e = redis.call('GET', KEYS[2])
 if not e then
@@ -34,7 +38,7 @@ if maxlen > 0 then
   if redis.call('EXISTS', KEYS[3]) == 0 then
     redis.call('HSET', KEYS[5], ARGV[1], redis.call('HGET', KEYS[4], ARGV[1]) or 0)
   end
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', maxlen, seq .. '-0', 'b', ARGV[2])
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], seq .. '-0', 'b', ARGV[2])
   redis.call('EXPIRE', KEYS[3], tonumber(ARGV[4]))
 end
 redis.call('HSET', KEYS[4], ARGV[1], seq)

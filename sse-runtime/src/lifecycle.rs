@@ -65,6 +65,7 @@ impl Streams {
         StreamTicket {
             streams: self.clone(),
             closed,
+            registered: None,
         }
     }
 
@@ -120,13 +121,32 @@ impl StopSignal {
 pub(crate) struct StreamTicket {
     streams: Arc<Streams>,
     closed: std::pin::Pin<Box<tokio::sync::futures::OwnedNotified>>,
+    /// The waker `closed` was last polled with: polling it again with the
+    /// same one would change nothing, and happens for every chunk.
+    registered: Option<std::task::Waker>,
 }
 
 impl StreamTicket {
     /// Whether the server is stopping; registers for a wake-up otherwise.
+    ///
+    /// `closing` is set before the waiters are notified, so once the
+    /// notification is registered with this waker the flag alone answers.
     pub(crate) fn poll_closing(&mut self, cx: &mut std::task::Context<'_>) -> bool {
-        self.streams.closing.load(Ordering::Acquire)
-            || std::future::Future::poll(self.closed.as_mut(), cx).is_ready()
+        if self.streams.closing.load(Ordering::Acquire) {
+            return true;
+        }
+        if self
+            .registered
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()))
+        {
+            return false;
+        }
+        if std::future::Future::poll(self.closed.as_mut(), cx).is_ready() {
+            return true;
+        }
+        self.registered = Some(cx.waker().clone());
+        false
     }
 }
 

@@ -28,28 +28,44 @@ use crate::lifecycle::{StreamTicket, Streams};
 const SHUTDOWN_RETRY: Duration = Duration::from_secs(1);
 
 /// A resettable deadline (keep-alive, idle timeout, maximum duration).
+///
+/// Resetting moves `due` only: the keep-alive and idle timers are reset
+/// with every chunk, and moving a tokio timer each time was a measurable
+/// share of a fan-out's cost. The sleep stays armed at the old deadline;
+/// when it wakes early it is re-armed at `due`, so a busy stream touches
+/// the timer wheel once per period instead of once per chunk.
 struct Timer {
     every: Duration,
+    due: Instant,
     sleep: Pin<Box<Sleep>>,
 }
 
 impl Timer {
     fn new(every: Duration) -> Self {
+        let due = Instant::now() + every;
         Timer {
             every,
-            sleep: Box::pin(sleep_until(Instant::now() + every)),
+            due,
+            sleep: Box::pin(sleep_until(due)),
         }
     }
 
-    fn reset(&mut self) {
-        let at = Instant::now() + self.every;
-        self.sleep.as_mut().reset(at);
+    fn reset(&mut self, now: Instant) {
+        self.due = now + self.every;
     }
 
     fn poll_fired(timer: &mut Option<Timer>, cx: &mut Context<'_>) -> bool {
-        timer
-            .as_mut()
-            .is_some_and(|t| t.sleep.as_mut().poll(cx).is_ready())
+        let Some(timer) = timer else { return false };
+        loop {
+            if timer.sleep.as_mut().poll(cx).is_pending() {
+                return false;
+            }
+            if timer.sleep.deadline() >= timer.due {
+                return true;
+            }
+            let due = timer.due;
+            timer.sleep.as_mut().reset(due);
+        }
     }
 }
 
@@ -181,8 +197,11 @@ impl MessageBody for SseBody {
             shared.take_chunk().map(|chunk| (events, chunk))
         };
         if let Some((events, chunk)) = chunk {
-            for timer in [&mut this.keep_alive, &mut this.idle].into_iter().flatten() {
-                timer.reset();
+            if this.keep_alive.is_some() || this.idle.is_some() {
+                let now = Instant::now();
+                for timer in [&mut this.keep_alive, &mut this.idle].into_iter().flatten() {
+                    timer.reset(now);
+                }
             }
             this.connection.chunk_out();
             if let Some(watch) = this.watch.as_mut() {
@@ -208,7 +227,7 @@ impl MessageBody for SseBody {
         }
         if Timer::poll_fired(&mut this.keep_alive, cx) {
             if let Some(keep_alive) = this.keep_alive.as_mut() {
-                keep_alive.reset();
+                keep_alive.reset(Instant::now());
             }
             this.connection.chunk_out();
             let frame = encode::keep_alive();

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use serde::ser::{self, Impossible, Serialize};
 
 use crate::encode;
@@ -44,6 +44,17 @@ pub trait IntoEvent {
     ///
     /// On error nothing is appended.
     fn encode_into(self, buf: &mut BytesMut) -> Result<(), EventError>;
+
+    /// The value's bytes if it already is one whole encoded event, so that
+    /// the response can send them without a copy (a hub's events, shared
+    /// by every subscriber); `Err(self)` otherwise, the default.
+    #[doc(hidden)]
+    fn into_encoded(self) -> Result<Bytes, Self>
+    where
+        Self: Sized,
+    {
+        Err(self)
+    }
 }
 
 use crate::event::EventError;
@@ -76,6 +87,10 @@ impl IntoEvent for EncodedEvent {
     fn encode_into(self, buf: &mut BytesMut) -> Result<(), EventError> {
         buf.extend_from_slice(self.as_ref());
         Ok(())
+    }
+
+    fn into_encoded(self) -> Result<Bytes, Self> {
+        Ok(self.0)
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::fmt::Display;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 use crate::event::EventError;
 use crate::item::IntoEvent;
@@ -31,6 +31,12 @@ pub trait ItemEncoder<I> {
     /// Appends `item` to `buf` as one whole event, or tells why the stream
     /// ends instead (the caller writes the error event).
     fn encode(&self, item: I, buf: &mut BytesMut) -> Flow;
+
+    /// The item's bytes if it is one whole encoded event that can go out
+    /// as is (see [`IntoEvent::into_encoded`]); `Err(item)` otherwise.
+    fn encoded(&self, item: I) -> Result<Bytes, I> {
+        Err(item)
+    }
 }
 
 /// Items that are events in their own right.
@@ -44,6 +50,10 @@ impl<I: IntoEvent> ItemEncoder<I> for PlainItems {
             Err(err) => Flow::Failed(err),
         }
     }
+
+    fn encoded(&self, item: I) -> Result<Bytes, I> {
+        item.into_encoded()
+    }
 }
 
 /// `Result` items: `Ok` is an event, `Err` a final `error` event.
@@ -55,6 +65,13 @@ impl<T: IntoEvent, E: Display> ItemEncoder<Result<T, E>> for ResultItems {
         match item {
             Ok(item) => PlainItems.encode(item, buf),
             Err(err) => Flow::UserError(err.to_string()),
+        }
+    }
+
+    fn encoded(&self, item: Result<T, E>) -> Result<Bytes, Result<T, E>> {
+        match item {
+            Ok(item) => item.into_encoded().map_err(Ok),
+            Err(err) => Err(Err(err)),
         }
     }
 }

@@ -140,7 +140,7 @@ impl SseBody {
     fn end_with(&mut self, reason: EndReason, last: impl FnOnce(&mut BytesMut)) {
         self.driver = None;
         self.ended = Some(reason);
-        last(&mut self.shared.borrow_mut().buf);
+        last(self.shared.borrow_mut().buf());
     }
 }
 

@@ -12,7 +12,7 @@ use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use futures_util::StreamExt;
 
@@ -38,7 +38,12 @@ pub(super) enum Start {
 /// The state the driver writes and the response reads: the decision, then
 /// the encoded bytes not yet handed to actix.
 pub(super) struct Shared {
-    pub(super) buf: BytesMut,
+    buf: BytesMut,
+    /// An already encoded event that arrived while `buf` was empty: handed
+    /// to actix as it is, without a copy (a hub's event is one buffer
+    /// shared by every subscriber). Any later bytes move it into `buf`
+    /// first (`settle`), so the order on the wire is kept.
+    ready: Option<Bytes>,
     pub(super) start: Start,
     /// How much of `buf` is whole events: an item whose encoding fails or
     /// panics half-way is cut back to here, so the wire never carries half
@@ -59,6 +64,7 @@ impl Shared {
         Rc::new(RefCell::new(Shared {
             whole: buf.len(),
             buf,
+            ready: None,
             start: Start::Undecided,
             place,
             events: 0,
@@ -67,9 +73,54 @@ impl Shared {
     }
 
     /// Everything buffered, to hand to actix (all of it whole events).
-    pub(super) fn take_chunk(&mut self) -> Option<bytes::Bytes> {
+    pub(super) fn take_chunk(&mut self) -> Option<Bytes> {
+        if let Some(ready) = self.ready.take() {
+            debug_assert!(self.buf.is_empty(), "`settle` moves it into a busy buffer");
+            return Some(ready);
+        }
         self.whole = 0;
         (!self.buf.is_empty()).then(|| self.buf.split().freeze())
+    }
+
+    /// The buffer, for bytes that follow whatever is queued.
+    pub(super) fn buf(&mut self) -> &mut BytesMut {
+        self.settle();
+        &mut self.buf
+    }
+
+    /// Moves a ready event into `buf`, ahead of what comes next.
+    fn settle(&mut self) {
+        if let Some(ready) = self.ready.take() {
+            self.buf.extend_from_slice(&ready);
+            self.whole = self.buf.len();
+        }
+    }
+
+    /// Queues one item: as it is if it is an encoded event and nothing else
+    /// is buffered, else encoded into the buffer.
+    fn push<I>(&mut self, item: I, encoder: &impl ItemEncoder<I>) -> Flow {
+        self.events += 1;
+        let item = if self.buf.is_empty() && self.ready.is_none() {
+            match encoder.encoded(item) {
+                Ok(bytes) => {
+                    self.ready = Some(bytes);
+                    return Flow::Continue;
+                }
+                Err(item) => item,
+            }
+        } else {
+            self.settle();
+            item
+        };
+        let flow = encoder.encode(item, &mut self.buf);
+        if matches!(flow, Flow::Continue) {
+            self.whole = self.buf.len();
+        }
+        flow
+    }
+
+    fn buffered(&self) -> usize {
+        self.buf.len() + self.ready.as_ref().map_or(0, Bytes::len)
     }
 
     /// Ends the stream on a failure of the server's own: drops whatever
@@ -87,6 +138,7 @@ impl Shared {
 
     fn end_with_error(&mut self, message: &dyn Display) {
         self.failed = true;
+        self.settle();
         self.buf.truncate(self.whole);
         encode::error_event(&mut self.buf, message);
         self.whole = self.buf.len();
@@ -116,15 +168,14 @@ impl Sink {
         while let Some(item) = stream.next().await {
             let full = {
                 let mut shared = self.shared.borrow_mut();
-                shared.events += 1;
-                match encoder.encode(item, &mut shared.buf) {
-                    Flow::Continue => shared.whole = shared.buf.len(),
+                match shared.push(item, &encoder) {
+                    Flow::Continue => {}
                     Flow::Failed(err) => {
                         return shared.fail_internal("an SSE item could not be encoded", &err)
                     }
                     Flow::UserError(text) => return shared.end_with_error(&text),
                 }
-                shared.buf.len() >= HIGH_WATER
+                shared.buffered() >= HIGH_WATER
             };
             if full {
                 YieldToBody(false).await;
@@ -189,5 +240,65 @@ impl Driver {
             Ok(Poll::Pending) => Poll::Pending,
             Err(payload) => Poll::Ready(Err(Panicked::new(&*payload))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::item::encoders::{PlainItems, ResultItems};
+    use crate::{EncodedEvent, Event};
+
+    fn shared() -> Rc<RefCell<Shared>> {
+        Shared::new(
+            BytesMut::new(),
+            Place {
+                route: Rc::from("/t"),
+                peer: None,
+            },
+        )
+    }
+
+    #[test]
+    fn an_encoded_event_alone_goes_out_without_a_copy() {
+        let shared = shared();
+        let event = Event::default().data("shared").encode();
+        let mut shared = shared.borrow_mut();
+        assert!(matches!(shared.push(event.clone(), &PlainItems), Flow::Continue));
+        let chunk = shared.take_chunk().expect("a chunk");
+        assert_eq!(chunk.as_ptr(), event.as_ref().as_ptr(), "the same buffer");
+        assert!(shared.take_chunk().is_none());
+        // Through a `Result` item too.
+        let ok: Result<EncodedEvent, String> = Ok(event.clone());
+        assert!(matches!(shared.push(ok, &ResultItems), Flow::Continue));
+        assert_eq!(shared.take_chunk().unwrap().as_ptr(), event.as_ref().as_ptr());
+    }
+
+    #[test]
+    fn what_follows_a_ready_event_keeps_the_order() {
+        let shared = shared();
+        let mut shared = shared.borrow_mut();
+        let first = Event::default().data("1").encode();
+        let _ = shared.push(first, &PlainItems);
+        let _ = shared.push("2", &PlainItems);
+        let _ = shared.push(Event::default().data("3").encode(), &PlainItems);
+        assert_eq!(shared.events, 3);
+        assert_eq!(shared.buffered(), 3 * "data: 1\n\n".len());
+        let chunk = shared.take_chunk().unwrap();
+        assert_eq!(&chunk[..], b"data: 1\n\ndata: 2\n\ndata: 3\n\n");
+    }
+
+    #[test]
+    fn an_error_after_a_ready_event_keeps_the_event() {
+        let shared = shared();
+        let mut shared = shared.borrow_mut();
+        let _ = shared.push(Event::default().data("1").encode(), &PlainItems);
+        shared.end_with_error(&"gone");
+        let chunk = shared.take_chunk().unwrap();
+        assert!(chunk.starts_with(b"data: 1\n\nevent: error\n"), "{chunk:?}");
+        // Bytes queued after it, e.g. the shutdown frame, follow it.
+        let _ = shared.push(Event::default().data("2").encode(), &PlainItems);
+        shared.buf().extend_from_slice(b"retry: 1000\n\n");
+        assert_eq!(&shared.take_chunk().unwrap()[..], b"data: 2\n\nretry: 1000\n\n");
     }
 }

@@ -134,6 +134,16 @@ fn serve_actix(contender: &str) {
                         }
                     }),
                 )
+                // The floor: an idle actix streaming response with nothing
+                // of ours or actix-web-lab's in it.
+                .route(
+                    "/bare",
+                    web::get().to(|| async {
+                        HttpResponse::Ok()
+                            .content_type("text/event-stream")
+                            .streaming(stream::pending::<Result<web::Bytes, actix_web::Error>>())
+                    }),
+                )
                 .route(
                     "/count",
                     web::get().to(move || {
@@ -245,7 +255,12 @@ struct Shared {
 }
 
 /// Counts `data: ` lines; records latencies while `measuring`.
-async fn subscriber(addr: SocketAddr, shared: Arc<Shared>, ready: Arc<AtomicU64>) {
+async fn subscriber(
+    addr: SocketAddr,
+    path: &'static str,
+    shared: Arc<Shared>,
+    ready: Arc<AtomicU64>,
+) {
     let mut socket = None;
     for _ in 0..5 {
         match TcpStream::connect(addr).await {
@@ -260,7 +275,8 @@ async fn subscriber(addr: SocketAddr, shared: Arc<Shared>, ready: Arc<AtomicU64>
         eprintln!("a subscriber could not connect");
         return;
     };
-    let request = "GET /sub HTTP/1.1\r\nhost: bench\r\naccept: text/event-stream\r\n\r\n";
+    let request =
+        format!("GET {path} HTTP/1.1\r\nhost: bench\r\naccept: text/event-stream\r\n\r\n");
     if socket.write_all(request.as_bytes()).await.is_err() {
         return;
     }
@@ -372,11 +388,19 @@ async fn wait_quiet(shared: &Shared, target: u64, limit: Duration) {
     }
 }
 
+/// The contender that measures actix's own cost of an idle streaming
+/// connection (memory only).
+const FLOOR: &str = "actix floor";
+
 async fn measure(contender: &str, n: u64, burst_events: u64, rate: u64) -> Figures {
+    let floor = contender == FLOOR;
     let exe = std::env::current_exe().expect("own path");
     let mut child = ChildGuard::spawn(
         Command::new(exe)
-            .env("SSE_FANOUT_SERVE", contender)
+            .env(
+                "SSE_FANOUT_SERVE",
+                if floor { "actix-web-lab" } else { contender },
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit()),
     )
@@ -397,6 +421,7 @@ async fn measure(contender: &str, n: u64, burst_events: u64, rate: u64) -> Figur
         for _ in 0..500.min(n - chunk * 500) {
             tasks.push(tokio::spawn(subscriber(
                 addr,
+                if floor { "/bare" } else { "/sub" },
                 shared.clone(),
                 ready.clone(),
             )));
@@ -407,12 +432,17 @@ async fn measure(contender: &str, n: u64, burst_events: u64, rate: u64) -> Figur
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
+    assert!(
+        ready.load(Ordering::SeqCst) >= n,
+        "{contender}: not all {n} connected"
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
-    while request(addr, "GET", "/count")
-        .await
-        .parse::<u64>()
-        .unwrap_or(0)
-        < n
+    while !floor
+        && request(addr, "GET", "/count")
+            .await
+            .parse::<u64>()
+            .unwrap_or(0)
+            < n
     {
         assert!(
             Instant::now() < deadline,
@@ -423,6 +453,21 @@ async fn measure(contender: &str, n: u64, burst_events: u64, rate: u64) -> Figur
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = rss_kib(pid);
     let bytes_per_sub = (after.saturating_sub(before) * 1024) as f64 / n as f64;
+    if floor {
+        for task in &tasks {
+            task.abort();
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        return Figures {
+            bytes_per_sub,
+            events_per_sec: f64::NAN,
+            delivered_share: f64::NAN,
+            p50_us: 0,
+            p99_us: 0,
+            publish_ns: f64::NAN,
+        };
+    }
 
     // Throughput.
     let start_ns = now_ns();
@@ -503,13 +548,22 @@ fn main() {
     .left_aligned(2);
     let mut ratios =
         Table::new(["N", "ours vs", "events/s ×", "p99 ×", "memory ×"]).left_aligned(2);
+    let mut above_floor = Vec::new();
+    // `SSE_FANOUT_CONTENDERS=ours,axum` measures a subset (ratios need ours first).
+    let contenders: Vec<&str> = match std::env::var("SSE_FANOUT_CONTENDERS") {
+        Ok(list) => CONTENDERS
+            .into_iter()
+            .filter(|c| list.split(',').any(|l| l.trim() == *c))
+            .collect(),
+        Err(_) => CONTENDERS.to_vec(),
+    };
     for &n in &ns {
         // Total deliveries per throughput run: ~2 M at N=1 000, ~1 M at 10 000;
         // the fixed rate: 20 publishes/s at 1 000, 5 at 10 000 (≤ 50 000 deliveries/s).
         let burst_events = if n >= 10_000 { 100 } else { 2_000 };
         let rate = if n >= 10_000 { 5 } else { 20 };
         let mut all = Vec::new();
-        for contender in CONTENDERS {
+        for contender in contenders.iter().copied() {
             let f = runtime.block_on(measure(contender, n, burst_events, rate));
             table.row([
                 thousands(n as f64),
@@ -523,7 +577,22 @@ fn main() {
             ]);
             all.push((contender, f));
         }
-        let ours = &all[0].1;
+        let floor = runtime.block_on(measure(FLOOR, n, 0, 0));
+        let dash = || "—".to_owned();
+        table.row([
+            thousands(n as f64),
+            FLOOR.to_owned(),
+            thousands(floor.bytes_per_sub),
+            dash(),
+            dash(),
+            dash(),
+            dash(),
+            dash(),
+        ]);
+        let Some(("ours", ours)) = all.first().map(|(name, f)| (*name, f)) else {
+            continue;
+        };
+        above_floor.push((n, ours.bytes_per_sub - floor.bytes_per_sub));
         for (name, other) in &all[1..] {
             ratios.row([
                 thousands(n as f64),
@@ -541,4 +610,11 @@ fn main() {
     println!("{}", table.render());
     println!("ratios (ours / other; events/s: higher is better, p99 and memory: lower)\n");
     println!("{}", ratios.render());
+    for (n, above) in above_floor {
+        println!(
+            "N = {}: ours uses {} bytes per idle subscriber above the floor",
+            thousands(n as f64),
+            thousands(above)
+        );
+    }
 }

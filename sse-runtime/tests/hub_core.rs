@@ -617,6 +617,34 @@ async fn a_leader_that_does_not_run_does_not_stall_the_others() {
     }
 }
 
+/// A subscription that left while waiting keeps its place in the waiting
+/// list, empty: it must not be chosen to wake the others.
+#[tokio::test]
+async fn a_subscriber_that_left_does_not_lead() {
+    let hub = Hub::new();
+    let mut tasks = Vec::new();
+    for _ in 0..2 {
+        let mut sub = live(&hub, &["left"]).await;
+        tasks.push(tokio::spawn(async move {
+            // No timeout here: its timer would wake the task and hide a
+            // lost wake-up.
+            sub.next().await.map(|event| data(&event).to_owned())
+        }));
+    }
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    // Registered last, so it would lead; it leaves before the publish.
+    let mut gone = live(&hub, &["left"]).await;
+    assert!(ready(&mut gone).is_none());
+    drop(gone);
+    hub.publish("left", "x").await.unwrap();
+    for task in tasks {
+        let got = timeout(STEP, task).await.expect("woken").unwrap();
+        assert_eq!(got.as_deref(), Some("x"));
+    }
+}
+
 /// A waker counting its wakes.
 fn futures_test_waker() -> (std::task::Waker, Arc<std::sync::atomic::AtomicUsize>) {
     struct Count(Arc<std::sync::atomic::AtomicUsize>);

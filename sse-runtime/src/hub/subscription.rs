@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use super::error::HubError;
 use super::options::Overflow;
 use super::topic::{Ring, Topic};
-use super::waiters::Slot;
+use super::waiters::{Relay, Slot};
 use super::wire::{self, Body};
 use super::{Hub, USER_JOINED, USER_LEFT};
 use crate::event::{EncodedEvent, EventError};
@@ -394,7 +394,7 @@ impl Subscription {
 
         // Subscribers of this thread that a publish left for us to wake
         // (see `waiters`): woken once the locks are released.
-        let mut relay: SmallVec<[Vec<Waker>; INLINE_TOPICS]> = SmallVec::new();
+        let mut relay: SmallVec<[Relay; INLINE_TOPICS]> = SmallVec::new();
         for (cursor, ring) in cursors.iter().zip(rings.iter_mut()) {
             let wakers = ring.relay(&cursor.slot);
             if !wakers.is_empty() {
@@ -403,9 +403,7 @@ impl Subscription {
         }
         let more = fill(topics, cursors, &mut rings, batch, ended, waker);
         drop(rings);
-        for waker in relay.into_iter().flatten() {
-            waker.wake();
-        }
+        relay.into_iter().for_each(Relay::wake);
         // Closed topics that this subscription has read to the end.
         let mut i = 0;
         while i < cursors.len() {
@@ -484,8 +482,10 @@ fn fill(
     for (cursor, ring) in cursors.iter_mut().zip(rings.iter_mut()) {
         if ring.closed.is_some() && cursor.at == ring.next() {
             ring.subscribers -= 1;
-            // Whatever it had to relay was taken above.
-            drop(ring.unregister(&mut cursor.slot));
+            // Its group's relay was taken above, under this same lock.
+            let relay = ring.unregister(&mut cursor.slot);
+            debug_assert!(relay.is_empty());
+            relay.wake();
             cursor.at = u64::MAX;
         } else if idle {
             ring.register(&mut cursor.slot, waker);
@@ -552,19 +552,17 @@ impl Subscription {
             return;
         }
         let now = Instant::now();
-        let mut relay = Vec::new();
+        let mut relay = Vec::with_capacity(self.cursors.len());
         {
             let mut registry = self.hub.inner.registry.lock();
             for (topic, cursor) in self.topics.iter().zip(&mut self.cursors) {
                 let mut ring = topic.ring.lock();
                 ring.subscribers -= 1;
-                relay.append(&mut ring.unregister(&mut cursor.slot));
+                relay.push(ring.unregister(&mut cursor.slot));
                 registry.release(topic, &mut ring, now);
             }
         }
-        for waker in relay {
-            waker.wake();
-        }
+        relay.into_iter().for_each(Relay::wake);
     }
 }
 

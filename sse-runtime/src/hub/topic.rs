@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use tokio::time::Instant;
 
 use super::options::Limits;
-use super::waiters::{Slot, Waiters};
+use super::waiters::{Relay, Slot, Waiters};
 use crate::event::EncodedEvent;
 
 /// A topic as shared by the registry and its subscriptions.
@@ -238,12 +238,12 @@ impl Ring {
 
     /// The subscriber of `slot` stops waiting; returns the wakers it has
     /// to pass on (see [`Waiters::unregister`]).
-    pub(crate) fn unregister(&mut self, slot: &mut Slot) -> Vec<Waker> {
+    pub(crate) fn unregister(&mut self, slot: &mut Slot) -> Relay {
         self.waiters.unregister(slot)
     }
 
     /// Wakers relayed to the group of `slot` (see [`Waiters::relay`]).
-    pub(crate) fn relay(&mut self, slot: &Slot) -> Vec<Waker> {
+    pub(crate) fn relay(&mut self, slot: &Slot) -> Relay {
         self.waiters.relay(slot)
     }
 
@@ -444,7 +444,7 @@ mod tests {
         let woken = ring.append(1, event(10), now);
         assert_eq!(woken.len(), 1, "one leader");
         woken.into_iter().for_each(Waker::wake);
-        ring.relay(&slots[0]).into_iter().for_each(Waker::wake);
+        ring.relay(&slots[0]).wake();
         assert_eq!(count.0.load(Ordering::SeqCst), 2);
         assert!(ring.append(2, event(10), now).is_empty(), "nobody waits");
     }

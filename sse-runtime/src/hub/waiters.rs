@@ -30,10 +30,31 @@ pub(crate) struct Waiters {
 
 struct Group {
     thread: usize,
-    /// Registered since the last change.
-    waiting: Vec<Waker>,
+    /// Registered since the last change; `None` where a subscription left
+    /// (see `unregister`: removing would move the others' slots).
+    waiting: Vec<Option<Waker>>,
     /// Taken by a change, to be woken by the first of the group that runs.
-    relay: Vec<Waker>,
+    relay: Vec<Option<Waker>>,
+}
+
+/// Wakers taken out of [`Waiters`] under the topic's lock, to be woken
+/// once it is released.
+#[must_use = "the wakers must be woken"]
+pub(crate) struct Relay(Vec<Option<Waker>>);
+
+impl Relay {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
+
+    pub(crate) fn wake(self) {
+        self.0.into_iter().flatten().for_each(Waker::wake);
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0.iter().flatten().count()
+    }
 }
 
 /// Where one subscription's waker sits in one topic's [`Waiters`]: lets it
@@ -67,8 +88,10 @@ impl Waiters {
     pub(crate) fn register(&mut self, slot: &mut Slot, waker: &Waker) {
         if slot.generation == self.generation {
             let known = &mut self.groups[slot.group as usize].waiting[slot.index as usize];
-            if !known.will_wake(waker) {
-                known.clone_from(waker);
+            match known {
+                Some(known) if known.will_wake(waker) => {}
+                Some(known) => known.clone_from(waker),
+                None => *known = Some(waker.clone()),
             }
             return;
         }
@@ -91,20 +114,20 @@ impl Waiters {
             index: u32::try_from(waiting.len()).unwrap_or(u32::MAX),
             thread,
         };
-        waiting.push(waker.clone());
+        waiting.push(Some(waker.clone()));
     }
 
     /// The subscription of `slot` leaves: its waker (if still waiting) is
     /// forgotten, and the relay of its group is returned to be woken, in
     /// case it was the leader that would have passed it on.
-    pub(crate) fn unregister(&mut self, slot: &mut Slot) -> Vec<Waker> {
+    pub(crate) fn unregister(&mut self, slot: &mut Slot) -> Relay {
         if slot.generation == self.generation
             && let Some(waiting) = self
                 .groups
                 .get_mut(slot.group as usize)
                 .and_then(|g| g.waiting.get_mut(slot.index as usize))
         {
-            *waiting = Waker::noop().clone();
+            *waiting = None;
         }
         let relay = self.relay(slot);
         *slot = Slot::default();
@@ -113,14 +136,14 @@ impl Waiters {
 
     /// The relay of the group `slot` registered in (or of the current
     /// thread), for the caller to wake once it has released the lock.
-    pub(crate) fn relay(&mut self, slot: &Slot) -> Vec<Waker> {
+    pub(crate) fn relay(&mut self, slot: &Slot) -> Relay {
         let thread = match slot.thread {
             0 => thread_key(),
             thread => thread,
         };
         match self.groups.iter_mut().find(|g| g.thread == thread) {
-            Some(group) if !group.relay.is_empty() => mem::take(&mut group.relay),
-            _ => Vec::new(),
+            Some(group) if !group.relay.is_empty() => Relay(mem::take(&mut group.relay)),
+            _ => Relay(Vec::new()),
         }
     }
 
@@ -138,10 +161,9 @@ impl Waiters {
             } else {
                 group.relay.append(&mut group.waiting);
             }
-            // A waker that left (see `unregister`) wakes nobody: it must
-            // not lead.
-            while let Some(leader) = group.relay.pop() {
-                if !leader.will_wake(Waker::noop()) {
+            // A slot that was left (see `unregister`) must not lead.
+            while let Some(entry) = group.relay.pop() {
+                if let Some(leader) = entry {
                     wake.push(leader);
                     break;
                 }
@@ -158,9 +180,9 @@ impl Waiters {
     pub(crate) fn take_all(&mut self) -> Vec<Waker> {
         self.generation += 1;
         let mut wake = Vec::new();
-        for mut group in self.groups.drain(..) {
-            wake.append(&mut group.waiting);
-            wake.append(&mut group.relay);
+        for group in self.groups.drain(..) {
+            wake.extend(group.waiting.into_iter().flatten());
+            wake.extend(group.relay.into_iter().flatten());
         }
         wake
     }
@@ -170,7 +192,7 @@ impl Waiters {
     pub(crate) fn len(&self) -> usize {
         self.groups
             .iter()
-            .map(|g| g.waiting.len() + g.relay.len())
+            .map(|g| g.waiting.iter().chain(&g.relay).flatten().count())
             .sum()
     }
 }
@@ -214,7 +236,9 @@ mod tests {
         assert_eq!(wake_all(waiters.take()), 1, "one leader for this thread");
         assert_eq!(waiters.len(), 4);
         // The leader runs and passes the relay on.
-        assert_eq!(wake_all(waiters.relay(&slots[4])), 4);
+        let relay = waiters.relay(&slots[4]);
+        assert_eq!(relay.len(), 4);
+        relay.wake();
         assert_eq!(waiters.len(), 0);
         let woken: usize = counts.iter().map(|(c, _)| c.0.load(Ordering::SeqCst)).sum();
         assert_eq!(woken, 5);
@@ -261,7 +285,9 @@ mod tests {
         // c leads, a and b wait in the relay; c leaves without running.
         wake_all(waiters.take());
         assert_eq!(c.0.load(Ordering::SeqCst), 1);
-        assert_eq!(wake_all(waiters.unregister(&mut sc)), 2);
+        let relay = waiters.unregister(&mut sc);
+        assert_eq!(relay.len(), 2);
+        relay.wake();
         assert_eq!(
             (a.0.load(Ordering::SeqCst), b.0.load(Ordering::SeqCst)),
             (1, 1)

@@ -264,14 +264,20 @@ mod tests {
         let shared = shared();
         let event = Event::default().data("shared").encode();
         let mut shared = shared.borrow_mut();
-        assert!(matches!(shared.push(event.clone(), &PlainItems), Flow::Continue));
+        assert!(matches!(
+            shared.push(event.clone(), &PlainItems),
+            Flow::Continue
+        ));
         let chunk = shared.take_chunk().expect("a chunk");
         assert_eq!(chunk.as_ptr(), event.as_ref().as_ptr(), "the same buffer");
         assert!(shared.take_chunk().is_none());
         // Through a `Result` item too.
         let ok: Result<EncodedEvent, String> = Ok(event.clone());
         assert!(matches!(shared.push(ok, &ResultItems), Flow::Continue));
-        assert_eq!(shared.take_chunk().unwrap().as_ptr(), event.as_ref().as_ptr());
+        assert_eq!(
+            shared.take_chunk().unwrap().as_ptr(),
+            event.as_ref().as_ptr()
+        );
     }
 
     #[test]
@@ -299,6 +305,9 @@ mod tests {
         // Bytes queued after it, e.g. the shutdown frame, follow it.
         let _ = shared.push(Event::default().data("2").encode(), &PlainItems);
         shared.buf().extend_from_slice(b"retry: 1000\n\n");
-        assert_eq!(&shared.take_chunk().unwrap()[..], b"data: 2\n\nretry: 1000\n\n");
+        assert_eq!(
+            &shared.take_chunk().unwrap()[..],
+            b"data: 2\n\nretry: 1000\n\n"
+        );
     }
 }

@@ -10,12 +10,11 @@ mod demo;
 
 use demo::{Demo, FAST};
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use serde_json::{json, Value};
 use sse_examples::Config;
 use sse_runtime::parse::ReceivedEvent;
-use sse_test_support::{wait_until, EventReader, RawRequest, RawResponse, STEP};
+use sse_test_support::{wait_for_answer, wait_until, EventReader, RawRequest, RawResponse, STEP};
 
 /// The demo; with `ticking`, its background publishers (the ticker) run.
 fn start(ticking: bool) -> Demo {
@@ -104,18 +103,8 @@ impl Demo {
     }
 
     async fn wait_for_members(&self, room: &str, expected: Value) {
-        let deadline = tokio::time::Instant::now() + STEP;
-        loop {
-            let members = self.members(room).await;
-            if members == expected {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "members of {room}: {members}, expected {expected}"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let what = format!("members of {room}");
+        wait_for_answer(STEP, &what, &expected, || self.members(room)).await;
     }
 }
 

@@ -15,7 +15,9 @@ use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 use sse_runtime::parse::ReceivedEvent;
-use sse_test_support::{within, ChildGuard, EventReader, RawRequest, RedisServer, STEP};
+use sse_test_support::{
+    wait_for_answer, within, ChildGuard, EventReader, RawRequest, RedisServer, STEP,
+};
 
 async fn redis() -> RedisServer {
     RedisServer::start(false).await.unwrap_or_else(|err| {
@@ -147,18 +149,8 @@ impl Demo {
     /// Asks for `room`'s members until they are `expected` (Bob and Carol
     /// are gone once this instance has noticed their disconnects).
     async fn wait_for_members(&self, room: &str, expected: Value) {
-        let deadline = tokio::time::Instant::now() + STEP;
-        loop {
-            let members = self.members(room).await;
-            if members == expected {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "members of {room}: {members}, expected {expected}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        let what = format!("members of {room}");
+        wait_for_answer(STEP, &what, &expected, || self.members(room)).await;
     }
 }
 

@@ -79,4 +79,4 @@ pub use server::{serve, AppFactory, ServerOptions, Stop, TestServer};
 pub use text::{contains, count, lossy};
 #[cfg(feature = "tls")]
 pub use tls::TestCert;
-pub use wait::{wait_until, within, STEP};
+pub use wait::{wait_for_answer, wait_until, within, STEP};

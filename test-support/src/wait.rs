@@ -81,3 +81,52 @@ pub async fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) ->
         sleep(Duration::from_millis(2)).await;
     }
 }
+
+/// Asks `ask` every 10 ms until its answer equals `expected`; panics with
+/// `what`, the last answer and the place of the call if `limit` passes
+/// first. For state a test can only read by asking again (an HTTP
+/// endpoint, another process).
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::time::Duration;
+/// use sse_test_support::wait_for_answer;
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let asked = Cell::new(0);
+/// wait_for_answer(Duration::from_secs(1), "the third answer", &3, || {
+///     asked.set(asked.get() + 1);
+///     let answer = asked.get();
+///     async move { answer }
+/// })
+/// .await;
+/// # });
+/// ```
+#[track_caller]
+pub fn wait_for_answer<'a, T, F, Fut>(
+    limit: Duration,
+    what: &'a str,
+    expected: &'a T,
+    mut ask: F,
+) -> impl Future<Output = ()> + 'a
+where
+    T: PartialEq + std::fmt::Debug,
+    F: FnMut() -> Fut + 'a,
+    Fut: Future<Output = T>,
+{
+    let caller = Location::caller();
+    async move {
+        let deadline = Instant::now() + limit;
+        loop {
+            let answer = ask().await;
+            if answer == *expected {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: {answer:?} after {limit:?}, expected {expected:?} (the wait at {caller})"
+            );
+            sleep(Duration::from_millis(10)).await;
+        }
+    }
+}

@@ -645,6 +645,48 @@ async fn a_subscriber_that_left_does_not_lead() {
     }
 }
 
+/// A subscription that has read up to the head registers for the next
+/// change at once, and its next poll ends without a lock as long as
+/// nothing changed; a publish in between is never missed.
+#[tokio::test]
+async fn the_poll_after_a_delivery_sees_what_came_in_between() {
+    let hub = Hub::new();
+    let mut sub = live(&hub, &["between"]).await;
+    let (waker, woken) = futures_test_waker();
+    let mut cx = std::task::Context::from_waker(&waker);
+    assert!(sub.poll_next_unpin(&mut cx).is_pending());
+
+    hub.publish("between", "1").await.unwrap();
+    assert_eq!(woken.load(Ordering::SeqCst), 1);
+    let first = sub.poll_next_unpin(&mut cx);
+    assert!(matches!(&first, std::task::Poll::Ready(Some(e)) if data(e) == "1"));
+    // Caught up: registered already, so this publish wakes it again...
+    hub.publish("between", "2").await.unwrap();
+    assert_eq!(woken.load(Ordering::SeqCst), 2);
+    // ...and the next poll reads it instead of trusting the registration.
+    let second = sub.poll_next_unpin(&mut cx);
+    assert!(matches!(&second, std::task::Poll::Ready(Some(e)) if data(e) == "2"));
+    assert!(sub.poll_next_unpin(&mut cx).is_pending());
+    assert!(sub.poll_next_unpin(&mut cx).is_pending());
+
+    // Another waker (the subscription moved to another task) registers.
+    let (other, other_woken) = futures_test_waker();
+    let mut other_cx = std::task::Context::from_waker(&other);
+    assert!(sub.poll_next_unpin(&mut other_cx).is_pending());
+    hub.publish("between", "3").await.unwrap();
+    assert_eq!(other_woken.load(Ordering::SeqCst), 1);
+    let third = sub.poll_next_unpin(&mut other_cx);
+    assert!(matches!(&third, std::task::Poll::Ready(Some(e)) if data(e) == "3"));
+
+    // Closing is a change too.
+    assert!(sub.poll_next_unpin(&mut other_cx).is_pending());
+    hub.close("between");
+    assert!(matches!(
+        sub.poll_next_unpin(&mut other_cx),
+        std::task::Poll::Ready(None)
+    ));
+}
+
 /// A waker counting its wakes.
 fn futures_test_waker() -> (std::task::Waker, Arc<std::sync::atomic::AtomicUsize>) {
     struct Count(Arc<std::sync::atomic::AtomicUsize>);

@@ -129,6 +129,7 @@ impl Subscribe {
             left: None,
             starting: None,
             begun: false,
+            waiting: None,
         };
         let starting = Starting {
             names: topics,
@@ -290,6 +291,7 @@ fn attach(hub: &Hub, starting: &Starting) -> Result<Option<Start>, HubError> {
             at: position,
             live_from: ring.next(),
             slot: Slot::default(),
+            seen: 0,
         });
     }
     if cursors.is_empty() && reset.is_empty() {
@@ -342,6 +344,9 @@ pub struct Subscription {
     /// Attached and counted in the hub's metrics (a mirror's subscription
     /// that ended while starting never was).
     begun: bool,
+    /// The waker registered with every topic, when it was (see
+    /// [`Subscription::unchanged`]).
+    waiting: Option<Waker>,
 }
 
 /// A subscription's place in one topic.
@@ -353,6 +358,8 @@ struct Cursor {
     live_from: u64,
     /// Where its waker sits while it waits for the topic.
     slot: Slot,
+    /// The topic's waiter generation it last registered in.
+    seen: u64,
 }
 
 impl Subscription {
@@ -385,6 +392,7 @@ impl Subscription {
             cursors,
             batch,
             ended,
+            waiting,
             ..
         } = self;
         // All at once, in name order: a consistent cut of the topics (see
@@ -401,8 +409,13 @@ impl Subscription {
                 relay.push(wakers);
             }
         }
-        let more = fill(topics, cursors, &mut rings, batch, ended, waker);
+        let (more, registered) = fill(topics, cursors, &mut rings, batch, ended, waker);
         drop(rings);
+        match (waiting, registered) {
+            (Some(known), true) => known.clone_from(waker),
+            (waiting, true) => *waiting = Some(waker.clone()),
+            (waiting, false) => *waiting = None,
+        }
         relay.into_iter().for_each(Relay::wake);
         // Closed topics that this subscription has read to the end.
         let mut i = 0;
@@ -423,6 +436,10 @@ impl Subscription {
 
 /// The part of [`Subscription::refill`] done under the topics' locks.
 /// Marks the cursors of closed topics read to the end with `u64::MAX`.
+/// Returns whether events were taken, and whether `waker` is registered
+/// with every topic left: it is as soon as every cursor is at its topic's
+/// head, even with events taken, so that the poll after them needs no
+/// lock (see [`Subscription::unchanged`]).
 fn fill(
     topics: &[Arc<Topic>],
     cursors: &mut [Cursor],
@@ -430,11 +447,11 @@ fn fill(
     batch: &mut VecDeque<EncodedEvent>,
     ended: &mut bool,
     waker: &Waker,
-) -> bool {
+) -> (bool, bool) {
     if rings.iter().any(|ring| ring.reset) {
         tracing::debug!("hub topic reset by its backplane; ending the stream");
         *ended = true;
-        return true;
+        return (true, false);
     }
     let mut lagged = Vec::new();
     let mut missed = 0;
@@ -449,7 +466,7 @@ fn fill(
                     );
                     *ended = true;
                     metrics::hub::dropped();
-                    return true;
+                    return (true, false);
                 }
                 Overflow::Skip => {
                     cursor.at = ring.next();
@@ -479,6 +496,10 @@ fn fill(
     }
 
     let idle = batch.is_empty();
+    let caught_up = cursors
+        .iter()
+        .zip(rings.iter())
+        .all(|(cursor, ring)| cursor.at >= ring.next());
     for (cursor, ring) in cursors.iter_mut().zip(rings.iter_mut()) {
         if ring.closed.is_some() && cursor.at == ring.next() {
             ring.subscribers -= 1;
@@ -487,8 +508,8 @@ fn fill(
             debug_assert!(relay.is_empty());
             relay.wake();
             cursor.at = u64::MAX;
-        } else if idle {
-            ring.register(&mut cursor.slot, waker);
+        } else if caught_up {
+            cursor.seen = ring.register(&mut cursor.slot, waker);
         }
     }
     if idle {
@@ -496,7 +517,7 @@ fn fill(
         // per catch-up is cheap next to the events that need it.
         batch.shrink_to(0);
     }
-    !idle
+    (!idle, caught_up)
 }
 
 impl Stream for Subscription {
@@ -523,10 +544,32 @@ impl Stream for Subscription {
             if this.ended {
                 return Poll::Ready(None);
             }
+            if this.unchanged(cx.waker()) {
+                return Poll::Pending;
+            }
             if !this.refill(cx.waker()) {
                 return Poll::Pending;
             }
         }
+    }
+}
+
+impl Subscription {
+    /// Whether `waker` is registered with every topic and none has changed
+    /// since: then there is nothing to read and the next change wakes it,
+    /// and the poll can end without taking a lock. This is the poll right
+    /// after each delivery (the driver asks for the next item at once),
+    /// so it halves the locking of a topic that every worker thread's
+    /// subscribers share.
+    fn unchanged(&self, waker: &Waker) -> bool {
+        self.waiting
+            .as_ref()
+            .is_some_and(|registered| registered.will_wake(waker))
+            && self
+                .topics
+                .iter()
+                .zip(&self.cursors)
+                .all(|(topic, cursor)| topic.generation.get() == cursor.seen)
     }
 }
 

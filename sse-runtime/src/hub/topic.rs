@@ -14,20 +14,24 @@ use parking_lot::Mutex;
 use tokio::time::Instant;
 
 use super::options::Limits;
-use super::waiters::{Relay, Slot, Waiters};
+use super::waiters::{Generation, Relay, Slot, Waiters};
 use crate::event::EncodedEvent;
 
 /// A topic as shared by the registry and its subscriptions.
 pub(crate) struct Topic {
     pub(crate) name: Arc<str>,
     pub(crate) ring: Mutex<Ring>,
+    /// Its waiters' generation, without the lock.
+    pub(crate) generation: Generation,
 }
 
 impl Topic {
     pub(crate) fn new(name: Arc<str>, limits: Limits, evicted_seq: u64) -> Arc<Self> {
+        let ring = Ring::new(limits, evicted_seq);
         Arc::new(Topic {
             name,
-            ring: Mutex::new(Ring::new(limits, evicted_seq)),
+            generation: ring.waiters.generation(),
+            ring: Mutex::new(ring),
         })
     }
 }
@@ -231,9 +235,11 @@ impl Ring {
         self.entries.get(usize::try_from(index).ok()?)
     }
 
-    /// Arranges for `waker` to be woken by the next append or close.
-    pub(crate) fn register(&mut self, slot: &mut Slot, waker: &Waker) {
+    /// Arranges for `waker` to be woken by the next append or close;
+    /// returns the generation it waits in (see [`Generation`]).
+    pub(crate) fn register(&mut self, slot: &mut Slot, waker: &Waker) -> u64 {
         self.waiters.register(slot, waker);
+        self.waiters.current()
     }
 
     /// The subscriber of `slot` stops waiting; returns the wakers it has

@@ -18,6 +18,8 @@
 //! publisher had done it.
 
 use std::mem;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::task::Waker;
 
 /// The wakers of one topic's idle subscribers.
@@ -26,6 +28,22 @@ pub(crate) struct Waiters {
     /// Bumped whenever the waiting wakers are taken: a [`Slot`] from an
     /// older generation no longer points into the lists.
     generation: u64,
+    /// `generation`, readable without the topic's lock (see
+    /// [`Generation`]).
+    published: Arc<AtomicU64>,
+}
+
+/// A topic's waiter generation, read without its lock: a subscription that
+/// registered in generation `g` and still reads `g` knows nothing changed
+/// since (every append, close and reset bumps it under the lock before any
+/// waker is woken), so its next poll can return `Pending` without locking.
+#[derive(Clone)]
+pub(crate) struct Generation(Arc<AtomicU64>);
+
+impl Generation {
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
 }
 
 struct Group {
@@ -81,7 +99,23 @@ impl Waiters {
         Waiters {
             groups: Vec::new(),
             generation: 1,
+            published: Arc::new(AtomicU64::new(1)),
         }
+    }
+
+    /// The lock-free view of the generation.
+    pub(crate) fn generation(&self) -> Generation {
+        Generation(self.published.clone())
+    }
+
+    /// The generation a registration made now belongs to.
+    pub(crate) fn current(&self) -> u64 {
+        self.generation
+    }
+
+    fn bump(&mut self) {
+        self.generation += 1;
+        self.published.store(self.generation, Ordering::Release);
     }
 
     /// Arranges for `waker` to be woken by the next change.
@@ -151,10 +185,10 @@ impl Waiters {
     /// rest of each group waits in its relay.
     pub(crate) fn take(&mut self) -> Vec<Waker> {
         let mut wake = Vec::new();
+        self.bump();
         if self.groups.is_empty() {
             return wake;
         }
-        self.generation += 1;
         self.groups.retain_mut(|group| {
             if group.relay.is_empty() {
                 mem::swap(&mut group.relay, &mut group.waiting);
@@ -178,7 +212,7 @@ impl Waiters {
 
     /// Every waker, waiting or in a relay: the topic ends for all.
     pub(crate) fn take_all(&mut self) -> Vec<Waker> {
-        self.generation += 1;
+        self.bump();
         let mut wake = Vec::new();
         for group in self.groups.drain(..) {
             wake.extend(group.waiting.into_iter().flatten());

@@ -25,7 +25,9 @@
 //!    rate.
 //!
 //! `cargo bench -p sse-benches --bench fanout`
-//! (`SSE_FANOUT_NS=1000,10000` to change N.) Linux only (`/proc`).
+//! (`SSE_FANOUT_NS=1000,10000` to change N, `SSE_FANOUT_ROUNDS=3` for
+//! medians over three rounds, `SSE_FANOUT_CONTENDERS=ours,axum` for a
+//! subset.) Linux only (`/proc`).
 
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -362,6 +364,25 @@ struct Figures {
     publish_ns: f64,
 }
 
+impl Figures {
+    /// Each figure's median over `runs` (the lower middle for an even count).
+    fn median(runs: &[Figures]) -> Figures {
+        fn mid<T: Copy + PartialOrd>(mut values: Vec<T>) -> T {
+            values.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+            values[(values.len() - 1) / 2]
+        }
+        let of = |f: fn(&Figures) -> f64| mid(runs.iter().map(f).collect());
+        Figures {
+            bytes_per_sub: of(|f| f.bytes_per_sub),
+            events_per_sec: of(|f| f.events_per_sec),
+            delivered_share: of(|f| f.delivered_share),
+            p50_us: mid(runs.iter().map(|f| f.p50_us).collect()),
+            p99_us: mid(runs.iter().map(|f| f.p99_us).collect()),
+            publish_ns: of(|f| f.publish_ns),
+        }
+    }
+}
+
 fn percentile(sorted: &[u32], p: f64) -> u32 {
     if sorted.is_empty() {
         return 0;
@@ -549,6 +570,8 @@ fn main() {
     let mut ratios =
         Table::new(["N", "ours vs", "events/s ×", "p99 ×", "memory ×"]).left_aligned(2);
     let mut above_floor = Vec::new();
+    // `SSE_FANOUT_ROUNDS=3`: medians over three rounds (BENCHMARKS.md's figures).
+    let rounds = sse_benches::env_u64("SSE_FANOUT_ROUNDS", 1).max(1);
     // `SSE_FANOUT_CONTENDERS=ours,axum` measures a subset (ratios need ours first).
     let contenders: Vec<&str> = match std::env::var("SSE_FANOUT_CONTENDERS") {
         Ok(list) => CONTENDERS
@@ -562,9 +585,17 @@ fn main() {
         // the fixed rate: 20 publishes/s at 1 000, 5 at 10 000 (≤ 50 000 deliveries/s).
         let burst_events = if n >= 10_000 { 100 } else { 2_000 };
         let rate = if n >= 10_000 { 5 } else { 20 };
+        // Each round measures every contender once, in turn, so that a noisy
+        // moment hits all of them; each figure is the median over rounds.
+        let mut runs: Vec<Vec<Figures>> = contenders.iter().map(|_| Vec::new()).collect();
+        for _ in 0..rounds {
+            for (i, contender) in contenders.iter().enumerate() {
+                runs[i].push(runtime.block_on(measure(contender, n, burst_events, rate)));
+            }
+        }
         let mut all = Vec::new();
-        for contender in contenders.iter().copied() {
-            let f = runtime.block_on(measure(contender, n, burst_events, rate));
+        for (contender, runs) in contenders.iter().copied().zip(runs) {
+            let f = Figures::median(&runs);
             table.row([
                 thousands(n as f64),
                 contender.to_owned(),
@@ -606,7 +637,9 @@ fn main() {
             ]);
         }
     }
-    println!("fan-out: one server thread, 100-byte events, loopback\n");
+    println!(
+        "fan-out: one server thread, 100-byte events, loopback; medians of {rounds} round(s)\n"
+    );
     println!("{}", table.render());
     println!("ratios (ours / other; events/s: higher is better, p99 and memory: lower)\n");
     println!("{}", ratios.render());

@@ -234,8 +234,8 @@
 //!
 //! ## Synchronisation
 //!
-//! Plain mutexes, no atomics: one hub lock (the sequence counter and the
-//! topic map) and one lock per topic (its ring, subscriber count and
+//! Plain mutexes and one atomic: one hub lock (the sequence counter and
+//! the topic map) and one lock per topic (its ring, subscriber count and
 //! waiting subscribers), always taken in that order. A publish appends
 //! under both; a subscription reads its topics' rings under their locks
 //! only, all of them at once, in name order (so two subscriptions cannot
@@ -246,8 +246,21 @@
 //! id a client saw always covers everything before it. A subscriber
 //! registers its waker under the lock of the topic it found empty, and a
 //! publish takes the wakers under that same lock, so no wake-up is lost.
-//! These are the standard mutex arguments, which is why the hub is not
-//! model-checked with `loom`; there is no lock-free code to check.
+//!
+//! The atomic is each topic's waiter *generation*, which lets the poll
+//! after a delivery end without the lock (see "Waking"). It is only
+//! written under the topic's lock, bumped (`Release`) by every append,
+//! close and reset before that change wakes anyone, and a subscription
+//! trusts its registration only while it reads (`Acquire`) the generation
+//! it registered in. Reading that value means no change has been seen
+//! yet: the registration is still in the lists, or a change is taking it
+//! out right now and wakes it once the lock is released; either way the
+//! subscription is polled again after the change. Reading a newer value
+//! sends it to the locked path. Every
+//! other step is the standard mutex argument. That one-way flag, always
+//! written under a lock, is why the hub is not model-checked with `loom`;
+//! `tests/hub_core.rs` checks the poll between a delivery and a publish,
+//! and with publishers racing on other threads.
 //!
 //! ## Waking
 //!
@@ -261,6 +274,13 @@
 //! on, and one that is woken but not polled (a `select!` that chose
 //! another branch) holds its thread's others back until the next publish
 //! at most, which wakes another of them.
+//!
+//! A subscription that has read up to the head of every topic registers
+//! for the next change in the same lock hold, even with events still to
+//! hand out; its next poll, right after them, then ends without taking
+//! the lock while the topics' generation is unchanged. On a topic that
+//! every worker thread's subscribers share, this halves the locking per
+//! delivery.
 
 pub(crate) mod backplane;
 mod error;

@@ -109,11 +109,7 @@ impl Demo {
 }
 
 async fn next(events: &mut EventReader) -> ReceivedEvent {
-    events
-        .next_event()
-        .await
-        .expect("an event in time")
-        .expect("the stream goes on")
+    events.expect_event().await
 }
 
 async fn take(events: &mut EventReader, n: usize) -> Vec<ReceivedEvent> {

@@ -155,11 +155,7 @@ impl Demo {
 }
 
 async fn next(events: &mut EventReader) -> ReceivedEvent {
-    events
-        .next_event()
-        .await
-        .expect("an event in time")
-        .expect("the stream goes on")
+    events.expect_event().await
 }
 
 /// The next event of type `kind`; others (presence) are skipped.

@@ -113,6 +113,20 @@ impl EventReader {
         }
     }
 
+    /// The next event, for a test that expects one: panics, saying why, on
+    /// an error (a timeout shows the bytes so far) or if the stream ends.
+    #[track_caller]
+    pub fn expect_event(&mut self) -> impl std::future::Future<Output = ReceivedEvent> + '_ {
+        let caller = std::panic::Location::caller();
+        async move {
+            match self.next_event().await {
+                Ok(Some(event)) => event,
+                Ok(None) => panic!("the stream ended (the wait at {caller})"),
+                Err(err) => panic!("no event: {err} (the wait at {caller})"),
+            }
+        }
+    }
+
     /// The next `n` events.
     ///
     /// # Errors

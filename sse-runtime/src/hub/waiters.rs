@@ -253,6 +253,18 @@ mod tests {
         (count, waker)
     }
 
+    /// `n` counting wakers, each registered in its own slot.
+    fn registered(waiters: &mut Waiters, n: usize) -> (Vec<Arc<Count>>, Vec<Slot>) {
+        let mut counts = Vec::new();
+        let mut slots = vec![Slot::default(); n];
+        for slot in &mut slots {
+            let (count, waker) = counter();
+            waiters.register(slot, &waker);
+            counts.push(count);
+        }
+        (counts, slots)
+    }
+
     fn wake_all(wakers: Vec<Waker>) -> usize {
         let n = wakers.len();
         wakers.into_iter().for_each(Waker::wake);
@@ -262,11 +274,7 @@ mod tests {
     #[test]
     fn a_change_wakes_one_per_thread_and_the_relay_the_rest() {
         let mut waiters = Waiters::new();
-        let counts: Vec<_> = (0..5).map(|_| counter()).collect();
-        let mut slots = [Slot::default(); 5];
-        for ((_, waker), slot) in counts.iter().zip(&mut slots) {
-            waiters.register(slot, waker);
-        }
+        let (counts, slots) = registered(&mut waiters, 5);
         assert_eq!(wake_all(waiters.take()), 1, "one leader for this thread");
         assert_eq!(waiters.len(), 4);
         // The leader runs and passes the relay on.
@@ -274,9 +282,9 @@ mod tests {
         assert_eq!(relay.len(), 4);
         relay.wake();
         assert_eq!(waiters.len(), 0);
-        let woken: usize = counts.iter().map(|(c, _)| c.0.load(Ordering::SeqCst)).sum();
+        let woken: usize = counts.iter().map(|c| c.0.load(Ordering::SeqCst)).sum();
         assert_eq!(woken, 5);
-        assert!(counts.iter().all(|(c, _)| c.0.load(Ordering::SeqCst) == 1));
+        assert!(counts.iter().all(|c| c.0.load(Ordering::SeqCst) == 1));
     }
 
     #[test]
@@ -339,16 +347,12 @@ mod tests {
     #[test]
     fn a_leader_that_never_runs_holds_its_group_back_one_change_at_most() {
         let mut waiters = Waiters::new();
-        let counts: Vec<_> = (0..3).map(|_| counter()).collect();
-        let mut slots = [Slot::default(); 3];
-        for ((_, waker), slot) in counts.iter().zip(&mut slots) {
-            waiters.register(slot, waker);
-        }
+        let (counts, _slots) = registered(&mut waiters, 3);
         wake_all(waiters.take());
         // The leader never runs; the next change wakes another.
         wake_all(waiters.take());
         wake_all(waiters.take());
-        let woken: usize = counts.iter().map(|(c, _)| c.0.load(Ordering::SeqCst)).sum();
+        let woken: usize = counts.iter().map(|c| c.0.load(Ordering::SeqCst)).sum();
         assert_eq!(woken, 3);
         assert_eq!(waiters.len(), 0);
     }
@@ -383,16 +387,10 @@ mod tests {
     #[test]
     fn take_all_wakes_waiting_and_relayed() {
         let mut waiters = Waiters::new();
-        let counts: Vec<_> = (0..4).map(|_| counter()).collect();
-        let mut slots = [Slot::default(); 4];
-        for ((_, waker), slot) in counts.iter().zip(&mut slots).take(2) {
-            waiters.register(slot, waker);
-        }
+        let (mut counts, _) = registered(&mut waiters, 2);
         wake_all(waiters.take());
-        for ((_, waker), slot) in counts.iter().zip(&mut slots).skip(2) {
-            waiters.register(slot, waker);
-        }
+        counts.extend(registered(&mut waiters, 2).0);
         assert_eq!(wake_all(waiters.take_all()), 3);
-        assert!(counts.iter().all(|(c, _)| c.0.load(Ordering::SeqCst) == 1));
+        assert!(counts.iter().all(|c| c.0.load(Ordering::SeqCst) == 1));
     }
 }

@@ -4,7 +4,8 @@
 //! publisher races, a lost pub/sub message recovered from the stream, a
 //! killed pub/sub connection, Redis restarted with and without
 //! persistence, an instance that stops, two actix servers sharing a room
-//! over HTTP, and Redis unreachable at start.
+//! over HTTP, Redis unreachable at start, and `publish_blocking` from a
+//! plain thread.
 //!
 //! Two or three hub instances live in the test process, each with its own
 //! connections, exactly as separate processes would have.
@@ -123,6 +124,38 @@ async fn ten_thousand_events_reach_every_instance_with_identical_ids() {
             .filter(|i| i % 3 == k)
             .collect();
         assert_eq!(mine, (k..10_000).step_by(3).collect::<Vec<_>>());
+    }
+}
+
+/// `publish_blocking` from a plain thread (a blocking pool's, here) waits
+/// for Redis on the runtime the hub was built on, and the events reach the
+/// other instance in order with the ids it returned.
+#[actix_web::test]
+async fn publish_blocking_from_a_plain_thread_reaches_the_other_instance() {
+    let redis = RedisServer::start(false)
+        .await
+        .expect("redis-server starts");
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
+    let mut sub = live(&b, "plain").await;
+    let publisher = a.clone();
+    let ids = tokio::task::spawn_blocking(move || {
+        (0..3)
+            .map(|i| {
+                publisher
+                    .publish_blocking("plain", format!("from a thread {i}"))
+                    .expect("published")
+            })
+            .collect::<Vec<EventId>>()
+    });
+    let ids = timeout(STEP, ids)
+        .await
+        .expect("in time")
+        .expect("the thread");
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(
+            data(&mut sub).await,
+            (format!("from a thread {i}"), id.to_string())
+        );
     }
 }
 

@@ -645,9 +645,9 @@ async fn a_subscriber_that_left_does_not_lead() {
     }
 }
 
-/// A subscription that has read up to the head registers for the next
-/// change at once, and its next poll ends without a lock as long as
-/// nothing changed; a publish in between is never missed.
+/// A subscription that found nothing registers, and its polls end without
+/// a lock while nothing changed; a publish between a delivery and the
+/// next poll is never missed.
 #[tokio::test]
 async fn the_poll_after_a_delivery_sees_what_came_in_between() {
     let hub = Hub::new();
@@ -665,12 +665,18 @@ async fn the_poll_after_a_delivery_sees_what_came_in_between() {
     hub.publish("between", "1").await.unwrap();
     assert_eq!(woken.load(Ordering::SeqCst), 1);
     assert_eq!(polled(&mut sub, &mut cx).as_deref(), Some("1"));
-    // Caught up: registered already, so this publish wakes it again...
+    // Not registered while it hands out events: this publish wakes nobody,
+    // and the next poll reads it.
     hub.publish("between", "2").await.unwrap();
-    assert_eq!(woken.load(Ordering::SeqCst), 2);
-    // ...and the next poll reads it instead of trusting the registration.
+    assert_eq!(woken.load(Ordering::SeqCst), 1);
     assert_eq!(polled(&mut sub, &mut cx).as_deref(), Some("2"));
+    // Registered now; polls without a change end at once...
     assert!(sub.poll_next_unpin(&mut cx).is_pending());
+    assert!(sub.poll_next_unpin(&mut cx).is_pending());
+    // ...and a change between two polls is read, not trusted away.
+    hub.publish("between", "2b").await.unwrap();
+    assert_eq!(woken.load(Ordering::SeqCst), 2);
+    assert_eq!(polled(&mut sub, &mut cx).as_deref(), Some("2b"));
     assert!(sub.poll_next_unpin(&mut cx).is_pending());
 
     // Another waker (the subscription moved to another task) registers.

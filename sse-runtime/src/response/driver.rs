@@ -8,13 +8,12 @@ use std::cell::RefCell;
 use std::fmt::Display;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::{pin, Pin};
+use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
-use futures_util::StreamExt;
 
 use crate::connection::Place;
 use crate::encode;
@@ -158,45 +157,91 @@ impl Sink {
     }
 
     /// Streams `stream` into the response until it ends or an item ends it.
-    pub async fn stream<S, K>(self, stream: S, encoder: K)
+    pub fn stream<S, K>(self, stream: S, encoder: K) -> Streaming<S, K>
     where
         S: Stream,
         K: ItemEncoder<S::Item>,
     {
-        self.shared.borrow_mut().start = Start::Streaming;
-        let mut stream = pin!(stream);
-        while let Some(item) = stream.next().await {
-            let full = {
-                let mut shared = self.shared.borrow_mut();
-                match shared.push(item, &encoder) {
-                    Flow::Continue => {}
-                    Flow::Failed(err) => {
-                        return shared.fail_internal("an SSE item could not be encoded", &err)
-                    }
-                    Flow::UserError(text) => return shared.end_with_error(&text),
-                }
-                shared.buffered() >= HIGH_WATER
-            };
-            if full {
-                YieldToBody(false).await;
-            }
+        Streaming {
+            sink: self,
+            stream,
+            encoder,
+            state: State::Starting,
         }
     }
 }
 
-/// Returns `Pending` once without arranging a wake-up. Sound only because
-/// the body, seeing the driver pending with bytes buffered, returns them and
-/// so is polled again by actix.
-struct YieldToBody(bool);
+pin_project_lite::pin_project! {
+    /// The future of [`Sink::stream`].
+    ///
+    /// Written by hand rather than as an `async fn`: an `async fn` keeps its
+    /// arguments in its state and the pinned stream again beside them, and
+    /// this future lives as long as the connection (with 10 000 idle
+    /// subscribers, every byte of it is 10 KB).
+    #[must_use = "a future does nothing unless polled"]
+    pub struct Streaming<S, K> {
+        sink: Sink,
+        #[pin]
+        stream: S,
+        encoder: K,
+        state: State,
+    }
+}
 
-impl Future for YieldToBody {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Not polled yet: the first poll decides to stream.
+    Starting,
+    Streaming,
+    /// Returned `Pending` without a wake-up once, for the body to send a
+    /// full buffer (sound only because the body, seeing the driver pending
+    /// with bytes buffered, returns them and so is polled again by actix).
+    YieldedToBody,
+    Done,
+}
+
+impl<S, K> Future for Streaming<S, K>
+where
+    S: Stream,
+    K: ItemEncoder<S::Item>,
+{
     type Output = ();
-    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            Poll::Ready(())
-        } else {
-            self.0 = true;
-            Poll::Pending
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        match *this.state {
+            State::Done => return Poll::Ready(()),
+            State::Starting => this.sink.shared.borrow_mut().start = Start::Streaming,
+            State::Streaming | State::YieldedToBody => {}
+        }
+        *this.state = State::Streaming;
+        loop {
+            let item = match this.stream.as_mut().poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => {
+                    *this.state = State::Done;
+                    return Poll::Ready(());
+                }
+                Poll::Ready(Some(item)) => item,
+            };
+            let mut shared = this.sink.shared.borrow_mut();
+            match shared.push(item, &*this.encoder) {
+                Flow::Continue => {}
+                Flow::Failed(err) => {
+                    *this.state = State::Done;
+                    shared.fail_internal("an SSE item could not be encoded", &err);
+                    return Poll::Ready(());
+                }
+                Flow::UserError(text) => {
+                    *this.state = State::Done;
+                    shared.end_with_error(&text);
+                    return Poll::Ready(());
+                }
+            }
+            if shared.buffered() >= HIGH_WATER {
+                *this.state = State::YieldedToBody;
+                return Poll::Pending;
+            }
         }
     }
 }

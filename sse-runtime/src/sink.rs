@@ -77,7 +77,7 @@ pub struct EventSink {
 }
 
 /// The receiving half of a connection's [`EventSink`], merged into the
-/// response by [`run`].
+/// response by the runtime (`sink/run.rs`).
 pub struct SinkEvents(pub(crate) mpsc::Receiver<EncodedEvent>);
 
 /// A connected [`EventSink`] and the events it sends; `cleanup` is the

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use sse_benches::env_u64;
-use sse_benches::report::{thousands, Table};
+use sse_benches::report::{percentile, thousands, Table};
 use sse_runtime::Hub;
 use sse_test_support::RedisServer;
 
@@ -352,10 +352,7 @@ async fn measure(
         .unwrap_or_else(|e| e.into_inner())
         .clone();
     latencies.sort_unstable();
-    let pick = |q: f64| {
-        let i = ((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1));
-        Duration::from_nanos(latencies.get(i).copied().unwrap_or(0))
-    };
+    let pick = |q: f64| Duration::from_nanos(percentile(&latencies, q).unwrap_or(0));
     let figures = Figures {
         per_sec,
         p50: pick(0.50),

@@ -37,7 +37,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix_web::{web, App, HttpResponse, HttpServer};
 use futures_util::stream;
-use sse_benches::report::{thousands, Table};
+use sse_benches::report::{median, percentile, thousands, Table};
 use sse_runtime::{controller, sse, Hub, Subscription};
 use sse_test_support::ChildGuard;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -365,29 +365,18 @@ struct Figures {
 }
 
 impl Figures {
-    /// Each figure's median over `runs` (the lower middle for an even count).
+    /// Each figure's median over `runs` (see [`median`]).
     fn median(runs: &[Figures]) -> Figures {
-        fn mid<T: Copy + PartialOrd>(mut values: Vec<T>) -> T {
-            values.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
-            values[(values.len() - 1) / 2]
-        }
-        let of = |f: fn(&Figures) -> f64| mid(runs.iter().map(f).collect());
+        let of = |f: fn(&Figures) -> f64| median(&runs.iter().map(f).collect::<Vec<_>>());
         Figures {
             bytes_per_sub: of(|f| f.bytes_per_sub),
             events_per_sec: of(|f| f.events_per_sec),
             delivered_share: of(|f| f.delivered_share),
-            p50_us: mid(runs.iter().map(|f| f.p50_us).collect()),
-            p99_us: mid(runs.iter().map(|f| f.p99_us).collect()),
+            p50_us: of(|f| f64::from(f.p50_us)).round() as u32,
+            p99_us: of(|f| f64::from(f.p99_us)).round() as u32,
             publish_ns: of(|f| f.publish_ns),
         }
     }
-}
-
-fn percentile(sorted: &[u32], p: f64) -> u32 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 async fn wait_quiet(shared: &Shared, target: u64, limit: Duration) {
@@ -530,8 +519,8 @@ async fn measure(contender: &str, n: u64, burst_events: u64, rate: u64) -> Figur
         bytes_per_sub,
         events_per_sec,
         delivered_share,
-        p50_us: percentile(&latencies, 0.50),
-        p99_us: percentile(&latencies, 0.99),
+        p50_us: percentile(&latencies, 0.50).unwrap_or(0),
+        p99_us: percentile(&latencies, 0.99).unwrap_or(0),
         publish_ns,
     }
 }

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::{web, App};
 use futures_util::stream::{self, Stream, StreamExt};
+use sse_benches::report::percentile;
 use sse_runtime::{controller, sse, CleanUp};
 use sse_test_support::{
     contains, ChildGuard, RawRequest, RawResponse, ServerOptions, Stop, TestServer,
@@ -111,10 +112,6 @@ async fn open_idle(addr: SocketAddr) -> RawResponse {
     response
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
 /// Median and p99 of close → end, or how many closes went unnoticed.
 fn latency(client: &Runtime, which: Server, half_closed_detection: bool, reset: bool) -> String {
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -154,8 +151,8 @@ fn latency(client: &Runtime, which: Server, half_closed_detection: bool, reset: 
     samples.sort();
     format!(
         "median {:>8.3} ms   p99 {:>8.3} ms   ({} samples{})",
-        percentile(&samples, 0.5).as_secs_f64() * 1e3,
-        percentile(&samples, 0.99).as_secs_f64() * 1e3,
+        percentile(&samples, 0.5).unwrap_or_default().as_secs_f64() * 1e3,
+        percentile(&samples, 0.99).unwrap_or_default().as_secs_f64() * 1e3,
         samples.len(),
         if missed > 0 {
             format!(", {missed} not noticed within 200 ms")

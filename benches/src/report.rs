@@ -17,6 +17,13 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// The value at rank `p` (0 to 1) of `sorted`, an ascending list: the
+/// nearest rank to `p × (len − 1)`; `None` if it is empty.
+pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
+    let last = sorted.len().checked_sub(1)?;
+    sorted.get((last as f64 * p).round() as usize).copied()
+}
+
 /// The smallest of `values` (`NaN` if empty).
 pub fn min(values: &[f64]) -> f64 {
     values.iter().copied().fold(f64::NAN, f64::min)
@@ -128,6 +135,15 @@ mod tests {
     fn medians() {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let sorted: Vec<u32> = (1..=101).collect();
+        assert_eq!(percentile(&sorted, 0.5), Some(51));
+        assert_eq!(percentile(&sorted, 0.99), Some(100));
+        assert_eq!(percentile(&sorted, 1.0), Some(101));
+        assert_eq!(percentile::<u32>(&[], 0.5), None);
     }
 
     #[test]

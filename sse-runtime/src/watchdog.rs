@@ -33,8 +33,8 @@ pub(crate) struct Stall(Cell<Option<Instant>>, Cell<bool>);
 
 impl Stall {
     /// The body handed a chunk to actix.
-    pub(crate) fn chunk_out(&self) {
-        self.0.set(Some(Instant::now()));
+    pub(crate) fn chunk_out(&self, at: Instant) {
+        self.0.set(Some(at));
     }
 
     /// actix asked the body for more: the socket took the last chunk.

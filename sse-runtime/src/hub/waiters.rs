@@ -26,11 +26,9 @@ use std::task::Waker;
 pub(crate) struct Waiters {
     groups: Vec<Group>,
     /// Bumped whenever the waiting wakers are taken: a [`Slot`] from an
-    /// older generation no longer points into the lists.
-    generation: u64,
-    /// `generation`, readable without the topic's lock (see
-    /// [`Generation`]).
-    published: Arc<AtomicU64>,
+    /// older generation no longer points into the lists. Only written under
+    /// the topic's lock, and also read without it (see [`Generation`]).
+    generation: Arc<AtomicU64>,
 }
 
 /// A topic's waiter generation, read without its lock: a subscription that
@@ -98,29 +96,29 @@ impl Waiters {
     pub(crate) fn new() -> Self {
         Waiters {
             groups: Vec::new(),
-            generation: 1,
-            published: Arc::new(AtomicU64::new(1)),
+            generation: Arc::new(AtomicU64::new(1)),
         }
     }
 
     /// The lock-free view of the generation.
     pub(crate) fn generation(&self) -> Generation {
-        Generation(self.published.clone())
+        Generation(self.generation.clone())
     }
 
     /// The generation a registration made now belongs to.
     pub(crate) fn current(&self) -> u64 {
-        self.generation
+        // Written only under the lock the caller holds: nothing to order.
+        self.generation.load(Ordering::Relaxed)
     }
 
     fn bump(&mut self) {
-        self.generation += 1;
-        self.published.store(self.generation, Ordering::Release);
+        self.generation.fetch_add(1, Ordering::Release);
     }
 
     /// Arranges for `waker` to be woken by the next change.
     pub(crate) fn register(&mut self, slot: &mut Slot, waker: &Waker) {
-        if slot.generation == self.generation {
+        let generation = self.current();
+        if slot.generation == generation {
             let known = &mut self.groups[slot.group as usize].waiting[slot.index as usize];
             match known {
                 Some(known) if known.will_wake(waker) => {}
@@ -143,7 +141,7 @@ impl Waiters {
         };
         let waiting = &mut self.groups[group].waiting;
         *slot = Slot {
-            generation: self.generation,
+            generation,
             group: u32::try_from(group).unwrap_or(u32::MAX),
             index: u32::try_from(waiting.len()).unwrap_or(u32::MAX),
             thread,
@@ -155,7 +153,7 @@ impl Waiters {
     /// forgotten, and the relay of its group is returned to be woken, in
     /// case it was the leader that would have passed it on.
     pub(crate) fn unregister(&mut self, slot: &mut Slot) -> Relay {
-        if slot.generation == self.generation
+        if slot.generation == self.current()
             && let Some(waiting) = self
                 .groups
                 .get_mut(slot.group as usize)

@@ -197,13 +197,12 @@ impl MessageBody for SseBody {
             shared.take_chunk().map(|chunk| (events, chunk))
         };
         if let Some((events, chunk)) = chunk {
-            if this.keep_alive.is_some() || this.idle.is_some() {
-                let now = Instant::now();
-                for timer in [&mut this.keep_alive, &mut this.idle].into_iter().flatten() {
-                    timer.reset(now);
-                }
+            // One clock read per chunk, for the timers and the stall stamp.
+            let now = Instant::now();
+            for timer in [&mut this.keep_alive, &mut this.idle].into_iter().flatten() {
+                timer.reset(now);
             }
-            this.connection.chunk_out();
+            this.connection.chunk_out(now);
             if let Some(watch) = this.watch.as_mut() {
                 watch.sent(events, chunk.len());
             }
@@ -226,10 +225,11 @@ impl MessageBody for SseBody {
             return Poll::Ready(None);
         }
         if Timer::poll_fired(&mut this.keep_alive, cx) {
+            let now = Instant::now();
             if let Some(keep_alive) = this.keep_alive.as_mut() {
-                keep_alive.reset(Instant::now());
+                keep_alive.reset(now);
             }
-            this.connection.chunk_out();
+            this.connection.chunk_out(now);
             let frame = encode::keep_alive();
             if let Some(watch) = this.watch.as_mut() {
                 watch.keep_alive(frame.len());

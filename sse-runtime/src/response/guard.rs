@@ -64,10 +64,11 @@ impl ConnectionGuard {
         }
     }
 
-    /// The body hands actix a chunk.
-    pub(super) fn chunk_out(&self) {
+    /// The body hands actix a chunk, `at` (the clock read the body also
+    /// resets its timers with).
+    pub(super) fn chunk_out(&self, at: tokio::time::Instant) {
         if let Some(stall) = &self.stall {
-            stall.chunk_out();
+            stall.chunk_out(at);
         }
     }
 

@@ -20,14 +20,21 @@
 //!    yields between bursts), events received by all clients over the time
 //!    until the last arrived;
 //! 3. delivery latency p50/p99 at a fixed publish rate every contender
-//!    sustains (timestamps in the payload; one machine, one clock);
+//!    sustains, for 6 s (timestamps in the payload; one machine, one
+//!    clock);
 //! 4. publisher cost: time inside the publish call, per publish, at that
-//!    rate.
+//!    rate;
+//! 5. with `--features h2`: memory per idle subscriber again over HTTP/2
+//!    (h2c), 100 subscribers per connection, as a browser's `EventSource`s
+//!    of one origin share one connection: ours, actix-web-lab and actix's
+//!    floor (an idle streaming response with nothing of either in it).
 //!
-//! `cargo bench -p sse-benches --bench fanout`
+//! `cargo bench -p sse-benches --bench fanout [--features h2]`
 //! (`SSE_FANOUT_NS=1000,10000` to change N, `SSE_FANOUT_ROUNDS=3` for
 //! medians over three rounds, `SSE_FANOUT_CONTENDERS=ours,axum` for a
-//! subset.) Linux only (`/proc`).
+//! subset, `SSE_FANOUT_LATENCY_SECS` for the fixed-rate phase,
+//! `SSE_FANOUT_CLIENT_THREADS=2` to check that the client thread is not
+//! what limits the figures.) Linux only (`/proc`).
 
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -174,8 +181,18 @@ fn serve_actix(contender: &str) {
         .backlog(4096)
         .max_connections(25_000)
         .disable_signals()
-        .bind(("127.0.0.1", 0))
-        .expect("bind");
+        ;
+        // `SSE_FANOUT_H2C`: HTTP/1.1 and HTTP/2 with prior knowledge, for the
+        // memory of subscribers that share connections (`measure_h2`).
+        #[cfg(feature = "h2")]
+        let server = if std::env::var_os("SSE_FANOUT_H2C").is_some() {
+            server.bind_auto_h2c(("127.0.0.1", 0))
+        } else {
+            server.bind(("127.0.0.1", 0))
+        };
+        #[cfg(not(feature = "h2"))]
+        let server = server.bind(("127.0.0.1", 0));
+        let server = server.expect("bind");
         println!("{}", server.addrs()[0]);
         let _ = server.run().await;
     });
@@ -402,7 +419,15 @@ async fn wait_quiet(shared: &Shared, target: u64, limit: Duration) {
 /// connection (memory only).
 const FLOOR: &str = "actix floor";
 
-async fn measure(contender: &str, n: u64, burst_events: u64, rate: u64) -> Figures {
+/// `rate` publishes a second for `latency_secs` measure latency and the
+/// publisher's cost.
+async fn measure(
+    contender: &str,
+    n: u64,
+    burst_events: u64,
+    rate: u64,
+    latency_secs: u64,
+) -> Figures {
     let floor = contender == FLOOR;
     let exe = std::env::current_exe().expect("own path");
     let mut child = ChildGuard::spawn(
@@ -492,17 +517,17 @@ async fn measure(contender: &str, n: u64, burst_events: u64, rate: u64) -> Figur
     let events_per_sec = delivered as f64 / took.max(1e-9);
     let delivered_share = delivered as f64 / (n * burst_events) as f64;
 
-    // Latency and publisher cost at a fixed rate (2 s).
+    // Latency and publisher cost at a fixed rate.
     let before_latency = shared.delivered.load(Ordering::Relaxed);
     shared.measuring.store(true, Ordering::SeqCst);
-    let publish_ns: f64 = request(addr, "POST", &format!("/publish/{}/{rate}", rate * 2))
+    let publish_ns: f64 = request(addr, "POST", &format!("/publish/{}/{rate}", rate * latency_secs))
         .await
         .parse()
         .unwrap_or(f64::NAN);
     wait_quiet(
         &shared,
-        before_latency + n * rate * 2,
-        Duration::from_secs(10),
+        before_latency + n * rate * latency_secs,
+        Duration::from_secs(latency_secs + 8),
     )
     .await;
     shared.measuring.store(false, Ordering::SeqCst);
@@ -525,6 +550,74 @@ async fn measure(contender: &str, n: u64, burst_events: u64, rate: u64) -> Figur
     }
 }
 
+#[cfg(feature = "h2")]
+/// Subscribers over HTTP/2 (h2c) that share a connection, as a browser's
+/// `EventSource`s of one origin do: memory only.
+const H2_STREAMS_PER_CONNECTION: u64 = 100;
+
+#[cfg(feature = "h2")]
+/// Bytes of server RSS per idle subscriber when `n` subscribers arrive as
+/// streams of HTTP/2 connections, [`H2_STREAMS_PER_CONNECTION`] each.
+async fn measure_h2(contender: &str, n: u64) -> f64 {
+    let floor = contender == FLOOR;
+    let exe = std::env::current_exe().expect("own path");
+    let mut child = ChildGuard::spawn(
+        Command::new(exe)
+            .env(
+                "SSE_FANOUT_SERVE",
+                if floor { "actix-web-lab" } else { contender },
+            )
+            .env("SSE_FANOUT_H2C", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit()),
+    )
+    .expect("start the server");
+    let pid = child.id();
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut first)
+        .expect("the server's address");
+    let addr: SocketAddr = first.trim().parse().expect("an address");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = rss_kib(pid);
+
+    let path = if floor { "/bare" } else { "/sub" };
+    let mut connections = Vec::new();
+    let mut streams = Vec::new();
+    for _ in 0..n.div_ceil(H2_STREAMS_PER_CONNECTION) {
+        let socket = TcpStream::connect(addr).await.expect("connect");
+        let (mut send, connection) = h2::client::handshake(socket).await.expect("h2 handshake");
+        connections.push(tokio::spawn(connection));
+        let mut pending = Vec::new();
+        for _ in 0..H2_STREAMS_PER_CONNECTION.min(n - streams.len() as u64) {
+            send = send.ready().await.expect("a stream");
+            let request = http::Request::get(format!("http://bench{path}"))
+                .body(())
+                .expect("a request");
+            let (response, _) = send.send_request(request, true).expect("send");
+            pending.push(response);
+        }
+        for response in pending {
+            // Headers arrived: the route ran and its body is streaming.
+            streams.push(response.await.expect("a response"));
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !floor && request(addr, "GET", "/count").await.parse::<u64>().unwrap_or(0) < n {
+        assert!(Instant::now() < deadline, "{contender}: not all {n} subscribed over h2");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = rss_kib(pid);
+    drop(streams);
+    for connection in connections {
+        connection.abort();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    (after.saturating_sub(before) * 1024) as f64 / n as f64
+}
+
 fn main() {
     if let Ok(contender) = std::env::var("SSE_FANOUT_SERVE") {
         match contender.as_str() {
@@ -541,10 +634,19 @@ fn main() {
         .split(',')
         .map(|n| n.trim().parse().expect("SSE_FANOUT_NS: numbers"))
         .collect();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    // The clients' threads (`SSE_FANOUT_CLIENT_THREADS`, default 1).
+    let client_threads = sse_benches::env_u64("SSE_FANOUT_CLIENT_THREADS", 1) as usize;
+    let runtime = if client_threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(client_threads)
+            .enable_all()
+            .build()
+    }
+    .expect("runtime");
     let mut table = Table::new([
         "N",
         "contender",
@@ -559,8 +661,13 @@ fn main() {
     let mut ratios =
         Table::new(["N", "ours vs", "events/s ×", "p99 ×", "memory ×"]).left_aligned(2);
     let mut above_floor = Vec::new();
+    #[cfg(feature = "h2")]
+    let mut h2 = Table::new(["N", "ours", "actix-web-lab", FLOOR]).left_aligned(1);
     // `SSE_FANOUT_ROUNDS=3`: medians over three rounds (BENCHMARKS.md's figures).
     let rounds = sse_benches::env_u64("SSE_FANOUT_ROUNDS", 1).max(1);
+    // The fixed-rate phase. At N = 10 000 and 5 publishes/s, 6 s gives 30
+    // publishes: enough that one disturbed publish does not set the p99.
+    let latency_secs = sse_benches::env_u64("SSE_FANOUT_LATENCY_SECS", 6);
     // `SSE_FANOUT_CONTENDERS=ours,axum` measures a subset (ratios need ours first).
     let contenders: Vec<&str> = match std::env::var("SSE_FANOUT_CONTENDERS") {
         Ok(list) => CONTENDERS
@@ -579,7 +686,7 @@ fn main() {
         let mut runs: Vec<Vec<Figures>> = contenders.iter().map(|_| Vec::new()).collect();
         for _ in 0..rounds {
             for (i, contender) in contenders.iter().enumerate() {
-                runs[i].push(runtime.block_on(measure(contender, n, burst_events, rate)));
+                runs[i].push(runtime.block_on(measure(contender, n, burst_events, rate, latency_secs)));
             }
         }
         let mut all = Vec::new();
@@ -597,7 +704,7 @@ fn main() {
             ]);
             all.push((contender, f));
         }
-        let floor = runtime.block_on(measure(FLOOR, n, 0, 0));
+        let floor = runtime.block_on(measure(FLOOR, n, 0, 0, 0));
         let dash = || "—".to_owned();
         table.row([
             thousands(n as f64),
@@ -609,6 +716,18 @@ fn main() {
             dash(),
             dash(),
         ]);
+        #[cfg(feature = "h2")]
+        let mut h2_row = vec![thousands(n as f64)];
+        #[cfg(feature = "h2")]
+        for contender in ["ours", "actix-web-lab", FLOOR] {
+            h2_row.push(if contenders.contains(&contender) || contender == FLOOR {
+                thousands(runtime.block_on(measure_h2(contender, n)))
+            } else {
+                dash()
+            });
+        }
+        #[cfg(feature = "h2")]
+        h2.row(h2_row);
         let Some(("ours", ours)) = all.first().map(|(name, f)| (*name, f)) else {
             continue;
         };
@@ -632,6 +751,15 @@ fn main() {
     println!("{}", table.render());
     println!("ratios (ours / other; events/s: higher is better, p99 and memory: lower)\n");
     println!("{}", ratios.render());
+    #[cfg(feature = "h2")]
+    {
+        println!(
+            "bytes per idle subscriber over HTTP/2 (h2c), {H2_STREAMS_PER_CONNECTION} \
+             subscribers per connection (feature `h2`: the HTTP/1.1 figures above \
+             include actix-web's `http2` feature)\n"
+        );
+        println!("{}", h2.render());
+    }
     for (n, above) in above_floor {
         println!(
             "N = {}: ours uses {} bytes per idle subscriber above the floor",

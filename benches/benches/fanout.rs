@@ -23,7 +23,8 @@
 //!    sustains, for 6 s (timestamps in the payload; one machine, one
 //!    clock);
 //! 4. publisher cost: time inside the publish call, per publish, at that
-//!    rate;
+//!    rate, and the server's CPU time (all its threads) per delivery in
+//!    that phase;
 //! 5. with `--features h2`: memory per idle subscriber again over HTTP/2
 //!    (h2c), 100 subscribers per connection, as a browser's `EventSource`s
 //!    of one origin share one connection: ours, actix-web-lab and actix's
@@ -180,8 +181,7 @@ fn serve_actix(contender: &str) {
         .workers(1)
         .backlog(4096)
         .max_connections(25_000)
-        .disable_signals()
-        ;
+        .disable_signals();
         // `SSE_FANOUT_H2C`: HTTP/1.1 and HTTP/2 with prior knowledge, for the
         // memory of subscribers that share connections (`measure_h2`).
         #[cfg(feature = "h2")]
@@ -363,6 +363,21 @@ async fn request(addr: SocketAddr, method: &str, path: &str) -> String {
     body.trim().to_owned()
 }
 
+/// CPU time the process `pid` has used, over all its threads, in ns
+/// (`/proc/PID/task/*/schedstat`: ns, where `/proc/PID/stat` counts 10 ms
+/// ticks).
+fn cpu_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .filter_map(|task| {
+            let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+            stat.split_whitespace().next()?.parse::<u64>().ok()
+        })
+        .sum()
+}
+
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
@@ -379,6 +394,8 @@ struct Figures {
     p50_us: u32,
     p99_us: u32,
     publish_ns: f64,
+    /// Server CPU (all threads) per delivery in the fixed-rate phase.
+    cpu_ns_per_delivery: f64,
 }
 
 impl Figures {
@@ -392,6 +409,7 @@ impl Figures {
             p50_us: of(|f| f64::from(f.p50_us)).round() as u32,
             p99_us: of(|f| f64::from(f.p99_us)).round() as u32,
             publish_ns: of(|f| f.publish_ns),
+            cpu_ns_per_delivery: of(|f| f.cpu_ns_per_delivery),
         }
     }
 }
@@ -501,6 +519,7 @@ async fn measure(
             p50_us: 0,
             p99_us: 0,
             publish_ns: f64::NAN,
+            cpu_ns_per_delivery: f64::NAN,
         };
     }
 
@@ -520,10 +539,15 @@ async fn measure(
     // Latency and publisher cost at a fixed rate.
     let before_latency = shared.delivered.load(Ordering::Relaxed);
     shared.measuring.store(true, Ordering::SeqCst);
-    let publish_ns: f64 = request(addr, "POST", &format!("/publish/{}/{rate}", rate * latency_secs))
-        .await
-        .parse()
-        .unwrap_or(f64::NAN);
+    let cpu_before = cpu_ns(pid);
+    let publish_ns: f64 = request(
+        addr,
+        "POST",
+        &format!("/publish/{}/{rate}", rate * latency_secs),
+    )
+    .await
+    .parse()
+    .unwrap_or(f64::NAN);
     wait_quiet(
         &shared,
         before_latency + n * rate * latency_secs,
@@ -531,6 +555,8 @@ async fn measure(
     )
     .await;
     shared.measuring.store(false, Ordering::SeqCst);
+    let cpu_ns_per_delivery = cpu_ns(pid).saturating_sub(cpu_before) as f64
+        / (shared.delivered.load(Ordering::Relaxed) - before_latency).max(1) as f64;
     let mut latencies = std::mem::take(&mut *shared.latencies_us.lock().unwrap());
     latencies.sort_unstable();
 
@@ -547,6 +573,7 @@ async fn measure(
         p50_us: percentile(&latencies, 0.50).unwrap_or(0),
         p99_us: percentile(&latencies, 0.99).unwrap_or(0),
         publish_ns,
+        cpu_ns_per_delivery,
     }
 }
 
@@ -603,8 +630,17 @@ async fn measure_h2(contender: &str, n: u64) -> f64 {
         }
     }
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !floor && request(addr, "GET", "/count").await.parse::<u64>().unwrap_or(0) < n {
-        assert!(Instant::now() < deadline, "{contender}: not all {n} subscribed over h2");
+    while !floor
+        && request(addr, "GET", "/count")
+            .await
+            .parse::<u64>()
+            .unwrap_or(0)
+            < n
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{contender}: not all {n} subscribed over h2"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -656,10 +692,18 @@ fn main() {
         "p50 latency",
         "p99 latency",
         "ns / publish",
+        "server CPU ns / delivery",
     ])
     .left_aligned(2);
-    let mut ratios =
-        Table::new(["N", "ours vs", "events/s ×", "p99 ×", "memory ×"]).left_aligned(2);
+    let mut ratios = Table::new([
+        "N",
+        "ours vs",
+        "events/s ×",
+        "p99 ×",
+        "CPU / delivery ×",
+        "memory ×",
+    ])
+    .left_aligned(2);
     let mut above_floor = Vec::new();
     #[cfg(feature = "h2")]
     let mut h2 = Table::new(["N", "ours", "actix-web-lab", FLOOR]).left_aligned(1);
@@ -686,7 +730,13 @@ fn main() {
         let mut runs: Vec<Vec<Figures>> = contenders.iter().map(|_| Vec::new()).collect();
         for _ in 0..rounds {
             for (i, contender) in contenders.iter().enumerate() {
-                runs[i].push(runtime.block_on(measure(contender, n, burst_events, rate, latency_secs)));
+                runs[i].push(runtime.block_on(measure(
+                    contender,
+                    n,
+                    burst_events,
+                    rate,
+                    latency_secs,
+                )));
             }
         }
         let mut all = Vec::new();
@@ -701,6 +751,7 @@ fn main() {
                 format!("{:.2} ms", f64::from(f.p50_us) / 1e3),
                 format!("{:.2} ms", f64::from(f.p99_us) / 1e3),
                 thousands(f.publish_ns),
+                thousands(f.cpu_ns_per_delivery),
             ]);
             all.push((contender, f));
         }
@@ -710,6 +761,7 @@ fn main() {
             thousands(n as f64),
             FLOOR.to_owned(),
             thousands(floor.bytes_per_sub),
+            dash(),
             dash(),
             dash(),
             dash(),
@@ -741,6 +793,10 @@ fn main() {
                     "{:.2}",
                     f64::from(ours.p99_us) / f64::from(other.p99_us.max(1))
                 ),
+                format!(
+                    "{:.2}",
+                    ours.cpu_ns_per_delivery / other.cpu_ns_per_delivery
+                ),
                 format!("{:.2}", ours.bytes_per_sub / other.bytes_per_sub.max(1.0)),
             ]);
         }
@@ -749,7 +805,7 @@ fn main() {
         "fan-out: one server thread, 100-byte events, loopback; medians of {rounds} round(s)\n"
     );
     println!("{}", table.render());
-    println!("ratios (ours / other; events/s: higher is better, p99 and memory: lower)\n");
+    println!("ratios (ours / other; events/s: higher is better, p99, CPU and memory: lower)\n");
     println!("{}", ratios.render());
     #[cfg(feature = "h2")]
     {

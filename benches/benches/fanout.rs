@@ -433,6 +433,60 @@ async fn wait_quiet(shared: &Shared, target: u64, limit: Duration) {
     }
 }
 
+/// A contender's server: this binary re-run as a child process.
+struct Server {
+    child: ChildGuard,
+    pid: u32,
+    addr: SocketAddr,
+}
+
+impl Server {
+    /// Starts `contender`'s server (actix-web-lab's for the floor, which
+    /// answers `/bare` too), with h2c as well when `h2c`, and waits until
+    /// it is idle.
+    async fn start(contender: &str, h2c: bool) -> Server {
+        let serve = if contender == FLOOR {
+            "actix-web-lab"
+        } else {
+            contender
+        };
+        let mut command = Command::new(std::env::current_exe().expect("own path"));
+        command
+            .env("SSE_FANOUT_SERVE", serve)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if h2c {
+            command.env("SSE_FANOUT_H2C", "1");
+        }
+        let mut child = ChildGuard::spawn(&mut command).expect("start the server");
+        let pid = child.id();
+        let stdout = child.stdout.take().expect("stdout");
+        let mut first = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut first)
+            .expect("the server's address");
+        let addr = first.trim().parse().expect("an address");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Server { child, pid, addr }
+    }
+}
+
+/// Waits until the server counts `n` subscribers (20 s at most).
+async fn wait_subscribed(addr: SocketAddr, n: u64, contender: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while request(addr, "GET", "/count")
+        .await
+        .parse::<u64>()
+        .unwrap_or(0)
+        < n
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{contender}: not all {n} subscribed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The contender that measures actix's own cost of an idle streaming
 /// connection (memory only).
 const FLOOR: &str = "actix floor";
@@ -447,24 +501,11 @@ async fn measure(
     latency_secs: u64,
 ) -> Figures {
     let floor = contender == FLOOR;
-    let exe = std::env::current_exe().expect("own path");
-    let mut child = ChildGuard::spawn(
-        Command::new(exe)
-            .env(
-                "SSE_FANOUT_SERVE",
-                if floor { "actix-web-lab" } else { contender },
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit()),
-    )
-    .expect("start the server");
-    let pid = child.id();
-    let stdout = child.stdout.take().expect("stdout");
-    let mut first = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut first)
-        .expect("the server's address");
-    let addr: SocketAddr = first.trim().parse().expect("an address");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let Server {
+        mut child,
+        pid,
+        addr,
+    } = Server::start(contender, false).await;
     let before = rss_kib(pid);
 
     let shared = Arc::new(Shared::default());
@@ -489,19 +530,8 @@ async fn measure(
         ready.load(Ordering::SeqCst) >= n,
         "{contender}: not all {n} connected"
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !floor
-        && request(addr, "GET", "/count")
-            .await
-            .parse::<u64>()
-            .unwrap_or(0)
-            < n
-    {
-        assert!(
-            Instant::now() < deadline,
-            "{contender}: not all {n} subscribed"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    if !floor {
+        wait_subscribed(addr, n, contender).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = rss_kib(pid);
@@ -587,25 +617,11 @@ const H2_STREAMS_PER_CONNECTION: u64 = 100;
 /// streams of HTTP/2 connections, [`H2_STREAMS_PER_CONNECTION`] each.
 async fn measure_h2(contender: &str, n: u64) -> f64 {
     let floor = contender == FLOOR;
-    let exe = std::env::current_exe().expect("own path");
-    let mut child = ChildGuard::spawn(
-        Command::new(exe)
-            .env(
-                "SSE_FANOUT_SERVE",
-                if floor { "actix-web-lab" } else { contender },
-            )
-            .env("SSE_FANOUT_H2C", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit()),
-    )
-    .expect("start the server");
-    let pid = child.id();
-    let stdout = child.stdout.take().expect("stdout");
-    let mut first = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut first)
-        .expect("the server's address");
-    let addr: SocketAddr = first.trim().parse().expect("an address");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let Server {
+        mut child,
+        pid,
+        addr,
+    } = Server::start(contender, true).await;
     let before = rss_kib(pid);
 
     let path = if floor { "/bare" } else { "/sub" };
@@ -629,19 +645,8 @@ async fn measure_h2(contender: &str, n: u64) -> f64 {
             streams.push(response.await.expect("a response"));
         }
     }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !floor
-        && request(addr, "GET", "/count")
-            .await
-            .parse::<u64>()
-            .unwrap_or(0)
-            < n
-    {
-        assert!(
-            Instant::now() < deadline,
-            "{contender}: not all {n} subscribed over h2"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    if !floor {
+        wait_subscribed(addr, n, contender).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = rss_kib(pid);

@@ -3,9 +3,7 @@
 //! the end reason and what was sent; the route's own log lines inside the
 //! span.
 
-use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::dev::{Service, ServiceResponse};
@@ -15,6 +13,7 @@ use actix_web::App;
 use futures_util::stream::{self, Stream, StreamExt};
 use sse_runtime::test::call;
 use sse_runtime::{controller, sse, Limits, SseEdge};
+use sse_test_support::TraceLog;
 
 struct Traced;
 
@@ -37,39 +36,10 @@ impl Traced {
     }
 }
 
-/// Everything the fmt subscriber wrote, without colours.
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl Log {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-
-    fn line_with(&self, needle: &str) -> String {
-        let text = self.text();
-        text.lines()
-            .find(|line| line.contains(needle))
-            .unwrap_or_else(|| panic!("no log line with {needle:?} in:\n{text}"))
-            .to_owned()
-    }
-}
-
-impl Write for Log {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Captures this thread's tracing output (the actix test runtime runs the
 /// service on the test's own thread).
-fn capture() -> (Log, tracing::subscriber::DefaultGuard) {
-    let log = Log::default();
+fn capture() -> (TraceLog, tracing::subscriber::DefaultGuard) {
+    let log = TraceLog::default();
     let writer = log.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_ansi(false)

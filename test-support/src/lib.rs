@@ -16,6 +16,8 @@
 //! * probes ([`Log`], [`Flag`], [`Counter`], [`Gauge`], [`DropGuard`]) that
 //!   routes fill in and tests read, and byte-string helpers ([`lossy`],
 //!   [`count`], [`contains`]);
+//! * [`TraceLog`]: where a test's `tracing` subscriber writes, read back
+//!   line by line;
 //! * [`ChildGuard`]: a child process killed and reaped when dropped;
 //! * [`browser::Browser`] (Unix): headless Chromium that loads pages and
 //!   is ended with its whole process group when dropped;
@@ -67,6 +69,7 @@ mod server;
 mod text;
 #[cfg(feature = "tls")]
 mod tls;
+mod trace_log;
 mod wait;
 
 pub use events::{parse_events, EventReader};
@@ -79,4 +82,5 @@ pub use server::{serve, AppFactory, ServerOptions, Stop, TestServer};
 pub use text::{contains, count, lossy};
 #[cfg(feature = "tls")]
 pub use tls::TestCert;
+pub use trace_log::TraceLog;
 pub use wait::{wait_for_answer, wait_until, within, STEP};

@@ -2,8 +2,7 @@
 //! trusted proxy's `X-Forwarded-For`, the CORS recipe of the README, and
 //! the metrics and log lines of a stream.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use actix_cors::Cors;
@@ -13,7 +12,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use reqwest::header;
 use sse_runtime::{controller, sse, Limits, SseEdge};
 use sse_test_support::fetch::{client, read_until, send, text};
-use sse_test_support::{contains, within, RawRequest, ServerOptions, TestServer, STEP};
+use sse_test_support::{contains, within, RawRequest, ServerOptions, TestServer, TraceLog, STEP};
 
 struct Routes;
 
@@ -158,27 +157,12 @@ async fn cors_recipe_over_a_socket() {
     server.stop().await;
 }
 
-/// Everything the global fmt subscriber wrote.
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Log {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The process-wide recorder and subscriber: the server runs on worker
 /// threads of its own, so nothing thread-local would see it.
-fn observe() -> &'static (PrometheusHandle, Log) {
-    static GLOBAL: OnceLock<(PrometheusHandle, Log)> = OnceLock::new();
+fn observe() -> &'static (PrometheusHandle, TraceLog) {
+    static GLOBAL: OnceLock<(PrometheusHandle, TraceLog)> = OnceLock::new();
     GLOBAL.get_or_init(|| {
-        let log = Log::default();
+        let log = TraceLog::default();
         let writer = log.clone();
         tracing_subscriber::fmt()
             .with_ansi(false)
@@ -205,7 +189,7 @@ async fn metrics_and_log_lines_over_a_socket() {
 
     let deadline = Instant::now() + STEP;
     let closed = loop {
-        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        let text = log.text();
         // Other tests of this binary log too: pick this route's line.
         if let Some(line) = text
             .lines()
@@ -252,7 +236,7 @@ async fn a_stalled_client_ends_with_write_timeout() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let text = log.text();
     assert!(
         text.lines().any(|l| l.contains("SSE stream closed")
             && l.contains("route=\"/x/fast\"")

@@ -1,0 +1,56 @@
+//! [`TraceLog`]: where a test's `tracing` fmt subscriber writes, so that
+//! the test can read the log lines back.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+/// Everything a `tracing_subscriber::fmt` subscriber wrote, shared by its
+/// clones: hand one clone to the subscriber (`.with_writer(move ||
+/// log.clone())`) and read through another.
+///
+/// ```
+/// use std::io::Write;
+/// use sse_test_support::TraceLog;
+///
+/// let log = TraceLog::default();
+/// let mut writer = log.clone();
+/// writer.write_all(b"INFO one\nWARN two\n").unwrap();
+/// assert_eq!(log.line_with("WARN"), "WARN two");
+/// assert!(log.text().starts_with("INFO one"));
+/// ```
+#[derive(Clone, Default)]
+pub struct TraceLog(Arc<Mutex<Vec<u8>>>);
+
+impl TraceLog {
+    /// All that was written so far (lossy UTF-8: a test should not fail
+    /// on the encoding of a line it does not look at).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+
+    /// The first line that contains `needle`.
+    ///
+    /// # Panics
+    /// If there is none; the message shows the whole log.
+    pub fn line_with(&self, needle: &str) -> String {
+        let text = self.text();
+        text.lines()
+            .find(|line| line.contains(needle))
+            .unwrap_or_else(|| panic!("no log line with {needle:?} in:\n{text}"))
+            .to_owned()
+    }
+}
+
+impl Write for TraceLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -34,6 +34,7 @@
 //! (`SSE_FANOUT_NS=1000,10000` to change N, `SSE_FANOUT_ROUNDS=3` for
 //! medians over three rounds, `SSE_FANOUT_CONTENDERS=ours,axum` for a
 //! subset, `SSE_FANOUT_LATENCY_SECS` for the fixed-rate phase,
+//! `SSE_FANOUT_SERVER_THREADS=2` for two server threads,
 //! `SSE_FANOUT_CLIENT_THREADS=2` to check that the client thread is not
 //! what limits the figures.) Linux only (`/proc`).
 
@@ -114,6 +115,12 @@ fn lab_publish(clients: &LabClients, payload: String) {
     });
 }
 
+/// The server's threads: actix workers, or axum's tokio workers
+/// (`SSE_FANOUT_SERVER_THREADS`, default 1).
+fn server_threads() -> usize {
+    sse_benches::env_u64("SSE_FANOUT_SERVER_THREADS", 1) as usize
+}
+
 fn serve_actix(contender: &str) {
     let ours = Ours {
         hub: Hub::builder().build(),
@@ -178,7 +185,7 @@ fn serve_actix(contender: &str) {
                 )
             }
         })
-        .workers(1)
+        .workers(server_threads())
         .backlog(4096)
         .max_connections(25_000)
         .disable_signals();
@@ -204,10 +211,17 @@ fn serve_axum() {
     use axum::routing::{get, post};
     use tokio::sync::broadcast;
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = if server_threads() == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(server_threads())
+            .enable_all()
+            .build()
+    }
+    .expect("runtime");
     runtime.block_on(async {
         let (tx, _) = broadcast::channel::<Arc<str>>(1024);
         let app = axum::Router::new()

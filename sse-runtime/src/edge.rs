@@ -139,6 +139,9 @@ where
     actix_web::dev::forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
+        if let Some(counters) = &self.edge.limits {
+            counters.check_routes_once(req.resource_map());
+        }
         let peer = req.peer_addr();
         let trusted = self
             .edge

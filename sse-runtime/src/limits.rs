@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use actix_web::dev::ResourceMap;
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -110,6 +111,12 @@ impl Limits {
     /// the full path as the route declares it, controller prefix included,
     /// with its `{placeholders}` (e.g. `"/chat/{room}"`), so every room
     /// shares the cap.
+    ///
+    /// A pattern the app does not register is logged as a warning at the
+    /// first request through the [`SseEdge`](crate::SseEdge), since its cap
+    /// would never apply: a typo, or a path such as `"/chat/lobby"` (the
+    /// warning names the pattern it falls under, `"/chat/{room}"`). Patterns
+    /// with a `{name:regex}` placeholder are not checked.
     #[must_use]
     pub fn route(mut self, pattern: impl Into<String>, n: usize) -> Self {
         self.routes.insert(pattern.into(), n);
@@ -155,6 +162,36 @@ impl Limits {
         self
     }
 
+    /// Tells, in a warning, of each [`route`](Self::route) pattern that
+    /// the app does not register as such, since its cap would silently
+    /// never apply: a typo, or a path (`/chat/lobby`) where the route's
+    /// pattern (`/chat/{room}`) is meant. A pattern is looked up as a path,
+    /// which matches its own route; one with a custom regex
+    /// (`{id:\d+}`) cannot be looked up that way and is not checked.
+    pub(crate) fn check_routes(&self, routes: &ResourceMap) {
+        let mut patterns: Vec<&String> = self.routes.keys().collect();
+        patterns.sort();
+        for pattern in patterns {
+            if has_custom_regex(pattern) {
+                continue;
+            }
+            match routes.match_pattern(pattern) {
+                Some(found) if found == *pattern => {}
+                Some(found) => tracing::warn!(
+                    pattern = %pattern,
+                    route = %found,
+                    "Limits::route names a path, not a route pattern; its cap never applies: \
+                     streams there count under the route's pattern, name that instead"
+                ),
+                None => tracing::warn!(
+                    pattern = %pattern,
+                    "Limits::route names no route of this app; its cap never applies \
+                     (patterns are full paths with their {{placeholders}}, e.g. \"/chat/{{room}}\")"
+                ),
+            }
+        }
+    }
+
     fn route_cap(&self, route: &str) -> Option<usize> {
         self.routes.get(route).copied().or(self.per_route)
     }
@@ -194,6 +231,16 @@ impl Limits {
             Verdict::Refuse(ShedError { cap, retry })
         }
     }
+}
+
+/// Whether a route pattern holds a `{name:regex}` placeholder.
+fn has_custom_regex(pattern: &str) -> bool {
+    pattern.split('{').skip(1).any(|placeholder| {
+        placeholder
+            .split('}')
+            .next()
+            .is_some_and(|p| p.contains(':'))
+    })
 }
 
 /// The right-most address of `X-Forwarded-For` that is not a trusted
@@ -341,6 +388,9 @@ impl ResponseError for ShedError {
 /// by every worker of a server.
 pub(crate) struct Counters {
     pub(crate) limits: Limits,
+    /// The route patterns were checked against the app's routes
+    /// ([`Limits::check_routes`], at the first request).
+    checked: std::sync::Once,
     total: AtomicUsize,
     routes: Mutex<HashMap<Arc<str>, usize>>,
     clients: Mutex<HashMap<ClientKey, usize>>,
@@ -350,10 +400,16 @@ impl Counters {
     pub(crate) fn new(limits: Limits) -> Counters {
         Counters {
             limits,
+            checked: std::sync::Once::new(),
             total: AtomicUsize::new(0),
             routes: Mutex::new(HashMap::new()),
             clients: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Checks the route patterns against `routes` the first time only.
+    pub(crate) fn check_routes_once(&self, routes: &ResourceMap) {
+        self.checked.call_once(|| self.limits.check_routes(routes));
     }
 
     /// Counts a stream on `route` from `client` against every cap, or names
@@ -455,6 +511,16 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn tells_custom_regex_placeholders() {
+        assert!(has_custom_regex("/item/{id:\\d+}"));
+        assert!(has_custom_regex("/a/{x}/{y:[a-z]+}/z"));
+        assert!(!has_custom_regex("/chat/{room}"));
+        assert!(!has_custom_regex("/files/{tail}*"));
+        assert!(!has_custom_regex("/plain"));
+        assert!(!has_custom_regex("/time:now/{x}"));
     }
 
     #[test]

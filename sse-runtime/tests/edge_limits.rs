@@ -1,7 +1,8 @@
 //! `Limits` under an `SseEdge`, in process: each cap sheds the request
 //! over it before the route's method runs, with a reconnect stream for
 //! EventSource-like clients and 503/429 + `Retry-After` for the rest, and a
-//! stream frees its place when it ends.
+//! stream frees its place when it ends; a route cap on a pattern the app
+//! does not register is logged.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,6 +16,7 @@ use actix_web::{App, HttpResponse};
 use futures_util::stream::{self, Stream, StreamExt};
 use sse_runtime::test::{call, SseResponse};
 use sse_runtime::{controller, sse, Limits, Shed, SseEdge};
+use sse_test_support::TraceLog;
 
 struct Routes {
     calls: Arc<AtomicUsize>,
@@ -238,4 +240,74 @@ async fn non_sse_routes_pass_through() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+}
+
+/// Serves `Routes` plus `/chat/{room}` under `limits`, makes two requests,
+/// and returns what was logged.
+async fn logged_with(limits: Limits) -> TraceLog {
+    struct Chat;
+    #[controller("chat")]
+    impl Chat {
+        #[sse("{room}")]
+        fn room(&self) -> impl Stream<Item = &'static str> {
+            stream::once(async { "open" })
+        }
+    }
+    let (log, _guard) = TraceLog::capture_thread();
+    let app = init_service(
+        App::new()
+            .wrap(SseEdge::new().limits(limits))
+            .service(Routes {
+                calls: Arc::default(),
+            })
+            .service(Chat),
+    )
+    .await;
+    for _ in 0..2 {
+        let res = app
+            .call(script("/chat/lobby", "10.0.0.1").to_request())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    log
+}
+
+#[actix_web::test]
+async fn a_route_cap_on_no_route_is_logged_once() {
+    let log = logged_with(Limits::new().route("/edge/typo", 1)).await;
+    let line = log.line_with("names no route of this app");
+    assert!(
+        line.contains("WARN") && line.contains("pattern=/edge/typo"),
+        "{line}"
+    );
+    assert_eq!(
+        log.text().matches("Limits::route").count(),
+        1,
+        "{}",
+        log.text()
+    );
+}
+
+#[actix_web::test]
+async fn a_route_cap_on_a_path_names_the_pattern_it_falls_under() {
+    let log = logged_with(Limits::new().route("/chat/lobby", 1)).await;
+    let line = log.line_with("names a path, not a route pattern");
+    assert!(
+        line.contains("pattern=/chat/lobby") && line.contains("route=/chat/{room}"),
+        "{line}"
+    );
+}
+
+#[actix_web::test]
+async fn route_caps_on_registered_patterns_are_not_logged() {
+    let log = logged_with(
+        Limits::new()
+            .route("/chat/{room}", 1)
+            .route("/edge/a", 1)
+            // Not checkable by lookup: skipped, not reported.
+            .route("/edge/{id:\\d+}", 1),
+    )
+    .await;
+    assert!(!log.text().contains("Limits::route"), "{}", log.text());
 }

@@ -36,19 +36,6 @@ impl Traced {
     }
 }
 
-/// Captures this thread's tracing output (the actix test runtime runs the
-/// service on the test's own thread).
-fn capture() -> (TraceLog, tracing::subscriber::DefaultGuard) {
-    let log = TraceLog::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .finish();
-    (log, tracing::subscriber::set_default(subscriber))
-}
-
 async fn app(
     edge: SseEdge,
 ) -> impl Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error> {
@@ -61,7 +48,7 @@ fn peer() -> SocketAddr {
 
 #[actix_web::test]
 async fn open_and_close_events_carry_the_span() {
-    let (log, _guard) = capture();
+    let (log, _guard) = TraceLog::capture_thread();
     let app = app(SseEdge::new()).await;
     let req = TestRequest::get()
         .uri("/t/finite/x%0Ay%22z")
@@ -99,7 +86,7 @@ async fn open_and_close_events_carry_the_span() {
 
 #[actix_web::test]
 async fn end_reasons() {
-    let (log, _guard) = capture();
+    let (log, _guard) = TraceLog::capture_thread();
     let app = app(SseEdge::new()).await;
 
     let req = TestRequest::get()
@@ -131,7 +118,7 @@ async fn end_reasons() {
 
 #[actix_web::test]
 async fn forwarded_client_and_shed_requests_are_logged() {
-    let (log, _guard) = capture();
+    let (log, _guard) = TraceLog::capture_thread();
     let limits = Limits::new()
         .max_streams_per_client(1)
         .trust_forwarded_for(["10.1.2.3".parse().unwrap()]);
@@ -162,7 +149,7 @@ async fn forwarded_client_and_shed_requests_are_logged() {
 
 #[actix_web::test]
 async fn without_the_edge_nothing_is_logged() {
-    let (log, _guard) = capture();
+    let (log, _guard) = TraceLog::capture_thread();
     let app = init_service(App::new().service(Traced)).await;
     let req = TestRequest::get().uri("/t/finite/x").to_request();
     let mut res = call(&app, req).await.unwrap();

@@ -22,6 +22,29 @@ use std::sync::{Arc, Mutex};
 pub struct TraceLog(Arc<Mutex<Vec<u8>>>);
 
 impl TraceLog {
+    /// Captures what this thread logs (`DEBUG` and above, no colours)
+    /// until the guard is dropped. An actix test runtime runs the service
+    /// on the test's own thread, so in-process tests see its log lines; a
+    /// server on worker threads needs a global subscriber instead.
+    ///
+    /// ```
+    /// use sse_test_support::TraceLog;
+    ///
+    /// let (log, _guard) = TraceLog::capture_thread();
+    /// tracing::warn!(route = "/chat/{room}", "full");
+    /// assert!(log.line_with("full").contains("WARN"));
+    /// ```
+    pub fn capture_thread() -> (TraceLog, tracing::subscriber::DefaultGuard) {
+        let log = TraceLog::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || writer.clone())
+            .finish();
+        (log, tracing::subscriber::set_default(subscriber))
+    }
+
     /// All that was written so far (lossy UTF-8: a test should not fail
     /// on the encoding of a line it does not look at).
     pub fn text(&self) -> String {

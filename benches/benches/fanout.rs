@@ -35,6 +35,9 @@
 //! medians over three rounds, `SSE_FANOUT_CONTENDERS=ours,axum` for a
 //! subset, `SSE_FANOUT_LATENCY_SECS` for the fixed-rate phase,
 //! `SSE_FANOUT_SERVER_THREADS=2` for two server threads,
+//! `SSE_FANOUT_HARDENED=1` for servers set up with `.sse_defaults()`, which
+//! keeps a second descriptor per connection: N = 10 000 then needs more
+//! than 20 000 open files,
 //! `SSE_FANOUT_CLIENT_THREADS=2` to check that the client thread is not
 //! what limits the figures.) Linux only (`/proc`).
 
@@ -47,7 +50,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use futures_util::stream;
 use sse_benches::report::{median, percentile, thousands, Table};
-use sse_runtime::{controller, sse, Hub, Subscription};
+use sse_runtime::{controller, sse, Hub, SseServerExt, Subscription};
 use sse_test_support::ChildGuard;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -189,6 +192,13 @@ fn serve_actix(contender: &str) {
         .backlog(4096)
         .max_connections(25_000)
         .disable_signals();
+        // `SSE_FANOUT_HARDENED`: with the connection hook (`.sse_defaults()`),
+        // as the README sets servers up: write timeouts, send-buffer caps.
+        let server = if std::env::var_os("SSE_FANOUT_HARDENED").is_some() {
+            server.sse_defaults()
+        } else {
+            server
+        };
         // `SSE_FANOUT_H2C`: HTTP/1.1 and HTTP/2 with prior knowledge, for the
         // memory of subscribers that share connections (`measure_h2`).
         #[cfg(feature = "h2")]
@@ -364,14 +374,24 @@ async fn subscriber(
     }
 }
 
+/// One request to the server; fails after two minutes rather than wait
+/// for a server that cannot answer (out of file descriptors, say).
 async fn request(addr: SocketAddr, method: &str, path: &str) -> String {
-    let mut socket = TcpStream::connect(addr).await.expect("connect");
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nhost: bench\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-    );
-    socket.write_all(head.as_bytes()).await.expect("write");
-    let mut answer = String::new();
-    socket.read_to_string(&mut answer).await.expect("read");
+    let exchange = async {
+        let mut socket = TcpStream::connect(addr).await?;
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nhost: bench\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        );
+        socket.write_all(head.as_bytes()).await?;
+        let mut answer = String::new();
+        socket.read_to_string(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    let answer = match tokio::time::timeout(Duration::from_secs(120), exchange).await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(err)) => panic!("{method} {path}: {err}"),
+        Err(_) => panic!("{method} {path}: no answer within 2 minutes"),
+    };
     let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
     // axum may answer chunked-free here (fixed length); actix too.
     body.trim().to_owned()

@@ -74,7 +74,7 @@ impl Streams {
         StopSignal(self.clone())
     }
 
-    fn begin_close(&self) {
+    pub(crate) fn begin_close(&self) {
         self.closing.store(true, Ordering::Release);
         self.close.notify_waiters();
     }
@@ -98,6 +98,11 @@ impl StopSignal {
     pub(crate) fn watch(&self) -> WatchTicket {
         self.0.watched.enter();
         WatchTicket(self.0.clone())
+    }
+
+    /// Whether both signal the stop of the same server.
+    pub(crate) fn same_server(&self, other: &StopSignal) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 
     pub(crate) fn is_stopping(&self) -> bool {

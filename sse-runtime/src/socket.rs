@@ -47,6 +47,19 @@ pub(crate) struct Handle {
     closed: Rc<Notify>,
 }
 
+#[cfg(test)]
+impl Handle {
+    /// A handle on `socket` with the default settings, as `attach` makes.
+    pub(crate) fn for_test(socket: Socket) -> Rc<Handle> {
+        Rc::new(Handle {
+            socket,
+            settings: SseSettings::default(),
+            capped: Cell::new(false),
+            closed: Rc::default(),
+        })
+    }
+}
+
 impl Drop for Handle {
     fn drop(&mut self) {
         self.closed.notify_waiters();

@@ -1,10 +1,14 @@
-//! The per-stream watchdog: a small task beside the response body that
-//! shuts the connection down when its client has stopped taking bytes for
-//! the write timeout, or when a server stop's drain deadline passes.
+//! The watchdog: shuts a stream's connection down when its client has
+//! stopped taking bytes for the write timeout, or when a server stop's
+//! drain deadline passes.
 //!
-//! It has to be a task of its own, not a timer inside the body: actix does
-//! not poll a body whose connection's write buffer is full, which is
-//! exactly the situation to detect (see `socket.rs`).
+//! It cannot be a timer inside the body: actix does not poll a body whose
+//! connection's write buffer is full, which is exactly the situation to
+//! detect (see `socket.rs`). So it is a task beside the bodies: one per
+//! worker thread (per actix `System` on that thread, which tests have
+//! several of), watching every stream of the thread. A task per stream,
+//! as this was first built, cost ≈ 0.9 KB per idle stream (task header,
+//! future and timer); an entry in the thread's list costs ≈ 150 B.
 //!
 //! The measure of "stalled" needs no system call: the body stamps the time
 //! when it hands actix a chunk and clears the stamp when actix asks for the
@@ -12,20 +16,34 @@
 //! unless the socket did not take the bytes; so a stamp that stays is the
 //! age of the stall. One clock read per chunk (chunks coalesce every ready
 //! event) is the whole cost on the fast path.
+//!
+//! **When the task looks.** After each look it sleeps until the earliest
+//! moment a stall could reach its timeout: `since + timeout` for a stream
+//! whose stamp is set, `now + timeout` for one whose is not, since a stall
+//! that starts after this look ends later than that. A stream registered
+//! with a shorter timeout than the planned sleep nudges the task to plan
+//! again. So each stall is acted on at exactly its deadline, at the cost of
+//! one pass over the thread's streams per look.
+//!
+//! **Stop.** Once a server stop begins, every watched connection gets the
+//! drain deadline: the task waits for each to close and shuts down those
+//! still open when it passes. A stream that ends during a stop stays
+//! watched for that; one that ends before does not.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
 
 use crate::connection::Place;
 use crate::lifecycle::{StopSignal, WatchTicket};
 use crate::socket::Handle;
 
-/// Shared by a body and its watchdog: since when the body's last chunk has
+/// Shared by a body and the watchdog: since when the body's last chunk has
 /// been waiting for actix to come back (`None`: it came back), and whether
 /// the watchdog closed the connection for it (the body's end reason).
 #[derive(Default)]
@@ -48,17 +66,14 @@ impl Stall {
     }
 }
 
-/// A running watchdog; ends with the stream unless a server stop is under
-/// way, in which case it stays to shut the connection down if the
-/// connection outlives the drain deadline.
-pub(crate) struct Watchdog {
-    task: JoinHandle<()>,
-    stop: StopSignal,
-}
+/// A stream's place under watch. Dropping it ends the watch, unless a
+/// server stop is under way: the connection then stays watched until it
+/// closes or its drain deadline passes.
+pub(crate) struct Watchdog(Option<(Rc<Watchlist>, usize)>);
 
 impl Watchdog {
-    /// Starts watching `socket` for the stream that shares `stall`.
-    pub(crate) fn spawn(
+    /// Watches `socket` for the stream that shares `stall`.
+    pub(crate) fn watch(
         socket: &Rc<Handle>,
         stall: Rc<Stall>,
         write_timeout: Option<Duration>,
@@ -66,99 +81,474 @@ impl Watchdog {
         stop: StopSignal,
         place: Place,
     ) -> Watchdog {
-        let watch = Watch {
+        let watched = Watched {
             socket: socket.downgrade(),
             closed: socket.closed(),
             stall,
             write_timeout,
             drain,
-            stop: stop.clone(),
             place,
-            _ticket: stop.watch(),
+            ticket: Some(stop.watch()),
+            released: false,
         };
-        let task = actix_rt::spawn(watch.run());
-        Watchdog { task, stop }
+        let list = (!stop.is_stopping())
+            .then(|| Watchlist::of_thread(&stop))
+            .filter(|list| !list.draining.get());
+        let Some(list) = list else {
+            // Opened while a stop is under way: only the drain applies.
+            if let Some(drain) = watched.into_drain() {
+                actix_rt::spawn(drain);
+            }
+            return Watchdog(None);
+        };
+        let first_look = write_timeout.map(|timeout| Instant::now() + timeout);
+        let key = list.insert(watched);
+        if let Some(at) = first_look
+            && list.next_look.get().is_none_or(|next| at < next)
+        {
+            list.next_look.set(Some(at));
+            list.nudge.notify_one();
+        }
+        Watchdog(Some((list, key)))
     }
 }
 
 impl Drop for Watchdog {
     fn drop(&mut self) {
-        if !self.stop.is_stopping() {
-            self.task.abort();
+        if let Some((list, key)) = self.0.take() {
+            list.release(key);
         }
     }
 }
 
-/// The watchdog task's state.
-struct Watch {
+/// The streams one thread's watchdog task watches for one server.
+struct Watchlist {
+    stop: StopSignal,
+    /// Slots; a stream's key is its index, free while its slot is `None`.
+    entries: RefCell<Vec<Option<Watched>>>,
+    free: RefCell<Vec<usize>>,
+    /// When the task looks next (`None`: only when nudged).
+    next_look: Cell<Option<Instant>>,
+    /// Asks the task to plan again: a stream came whose first possible
+    /// deadline is before `next_look`.
+    nudge: Notify,
+    /// The stop has begun and the task has handed its streams to the drain.
+    draining: Cell<bool>,
+}
+
+thread_local! {
+    /// This thread's watchlists, one per server (`StopSignal`).
+    static LISTS: RefCell<Vec<Weak<Watchlist>>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Watchlist {
+    /// This thread's list for `stop`'s server; made, with its task, at the
+    /// first stream.
+    fn of_thread(stop: &StopSignal) -> Rc<Watchlist> {
+        LISTS.with(|lists| {
+            let mut lists = lists.borrow_mut();
+            lists.retain(|list| list.strong_count() > 0);
+            if let Some(list) = lists
+                .iter()
+                .filter_map(Weak::upgrade)
+                .find(|list| list.stop.same_server(stop))
+            {
+                return list;
+            }
+            let list = Rc::new(Watchlist {
+                stop: stop.clone(),
+                entries: RefCell::default(),
+                free: RefCell::default(),
+                next_look: Cell::new(None),
+                nudge: Notify::new(),
+                draining: Cell::new(false),
+            });
+            lists.push(Rc::downgrade(&list));
+            actix_rt::spawn(list.clone().run());
+            list
+        })
+    }
+
+    fn insert(&self, watched: Watched) -> usize {
+        let mut entries = self.entries.borrow_mut();
+        match self.free.borrow_mut().pop() {
+            Some(key) => {
+                entries[key] = Some(watched);
+                key
+            }
+            None => {
+                entries.push(Some(watched));
+                entries.len() - 1
+            }
+        }
+    }
+
+    /// The stream of `key` ended. During a stop whose drain has not taken
+    /// the connection yet, it stays for the drain; otherwise it goes.
+    fn release(&self, key: usize) {
+        let mut entries = self.entries.borrow_mut();
+        let Some(watched) = entries.get_mut(key).and_then(Option::as_mut) else {
+            return;
+        };
+        if self.stop.is_stopping() && !self.draining.get() && watched.ticket.is_some() {
+            watched.released = true;
+            return;
+        }
+        entries[key] = None;
+        self.free.borrow_mut().push(key);
+    }
+
+    /// Closes the connections whose stall has reached its timeout; returns
+    /// when the next one could.
+    fn look(&self, now: Instant) -> Option<Instant> {
+        let mut next: Option<Instant> = None;
+        for watched in self.entries.borrow_mut().iter_mut().flatten() {
+            let Some(timeout) = watched.write_timeout else {
+                continue;
+            };
+            if watched.ticket.is_none() {
+                continue;
+            }
+            let due = watched.stall.0.get().unwrap_or(now) + timeout;
+            if due <= now {
+                watched.time_out(timeout);
+            } else {
+                next = Some(next.map_or(due, |next| next.min(due)));
+            }
+        }
+        next
+    }
+
+    /// Watches until the server stops, then sees every connection through
+    /// its drain deadline.
+    async fn run(self: Rc<Self>) {
+        let stop = self.stop.clone();
+        let stopping = stop.wait();
+        tokio::pin!(stopping);
+        loop {
+            let next = self.look(Instant::now());
+            self.next_look.set(next);
+            // With nothing to time, a sleep that a nudge or the stop ends.
+            let wake = next.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
+            tokio::select! {
+                () = &mut stopping => break,
+                () = self.nudge.notified() => {}
+                () = sleep_until(wake) => {}
+            }
+        }
+        let mut drains = FuturesUnordered::new();
+        {
+            self.draining.set(true);
+            let mut entries = self.entries.borrow_mut();
+            let mut free = self.free.borrow_mut();
+            for (key, slot) in entries.iter_mut().enumerate() {
+                let Some(watched) = slot else { continue };
+                let released = watched.released;
+                if let Some(drain) = watched.take_drain() {
+                    drains.push(drain);
+                }
+                if released {
+                    *slot = None;
+                    free.push(key);
+                }
+            }
+        }
+        while drains.next().await.is_some() {}
+    }
+}
+
+/// One watched stream's connection.
+struct Watched {
     socket: Weak<Handle>,
     closed: Rc<Notify>,
     stall: Rc<Stall>,
     write_timeout: Option<Duration>,
     drain: Duration,
-    stop: StopSignal,
     place: Place,
-    /// Counts this watchdog in the server's registry for as long as it runs.
-    _ticket: WatchTicket,
+    /// Counts the watch in the server's registry; `None` once it is over
+    /// (timed out, or handed to the drain).
+    ticket: Option<WatchTicket>,
+    /// The stream ended during a stop; kept for the drain only.
+    released: bool,
 }
 
-impl Watch {
-    async fn run(self) {
-        tokio::select! {
-            timeout = self.stalled() => {
-                self.stall.1.set(true);
-                self.abort(format_args!(
-                    "SSE client took no bytes within the write timeout ({timeout:?}); closing its connection"
-                ));
-            }
-            () = self.stop.wait() => {
-                let closed = self.closed.notified();
-                tokio::pin!(closed);
-                closed.as_mut().enable();
-                if self.socket.strong_count() == 0 {
-                    return;
-                }
-                tokio::select! {
-                    () = closed => {}
-                    () = tokio::time::sleep(self.drain) => {
-                        // The client did not take the stream's last bytes.
-                        self.abort(format_args!(
-                            "SSE connection still open after the stop's drain deadline ({:?}); closing it",
-                            self.drain
-                        ));
-                    }
-                }
-            }
+impl Watched {
+    fn time_out(&mut self, timeout: Duration) {
+        self.stall.1.set(true);
+        abort(
+            &self.socket,
+            &self.place,
+            format_args!(
+                "SSE client took no bytes within the write timeout ({timeout:?}); closing its connection"
+            ),
+        );
+        self.ticket = None;
+    }
+
+    /// The drain of this connection, if it is still watched; it is not
+    /// watched for the write timeout any more.
+    fn take_drain(&mut self) -> Option<impl Future<Output = ()> + use<>> {
+        let ticket = self.ticket.take()?;
+        Some(drain(
+            self.socket.clone(),
+            self.closed.clone(),
+            self.drain,
+            self.place.clone(),
+            ticket,
+        ))
+    }
+
+    fn into_drain(mut self) -> Option<impl Future<Output = ()>> {
+        self.take_drain()
+    }
+}
+
+/// Waits for the connection to close; shuts it down if it is still open
+/// after `deadline`. The ticket keeps the server's stop waiting until then.
+async fn drain(
+    socket: Weak<Handle>,
+    closed: Rc<Notify>,
+    deadline: Duration,
+    place: Place,
+    _ticket: WatchTicket,
+) {
+    let closed = closed.notified();
+    tokio::pin!(closed);
+    // Registered before the check, so a close in between still wakes us.
+    closed.as_mut().enable();
+    if socket.strong_count() == 0 {
+        return;
+    }
+    tokio::select! {
+        () = closed => {}
+        () = tokio::time::sleep(deadline) => {
+            // The client did not take the stream's last bytes.
+            abort(
+                &socket,
+                &place,
+                format_args!(
+                    "SSE connection still open after the stop's drain deadline ({deadline:?}); closing it"
+                ),
+            );
+        }
+    }
+}
+
+fn abort(socket: &Weak<Handle>, place: &Place, why: std::fmt::Arguments<'_>) {
+    if let Some(socket) = socket.upgrade() {
+        tracing::warn!(route = &*place.route, peer = ?place.peer, "{why}");
+        socket.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The watchdog alone, on real loopback sockets (without the kernel's
+    //! `TCP_USER_TIMEOUT`, which the server also sets and which would hide
+    //! what the watchdog does) and tokio's paused clock.
+
+    use std::io::Read;
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::lifecycle::Streams;
+
+    /// A watched connection: the handle on the server's end, the client's
+    /// end, and the stall stamp its body would keep.
+    struct Conn {
+        handle: Rc<Handle>,
+        client: TcpStream,
+        stall: Rc<Stall>,
+    }
+
+    fn conn() -> Conn {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        Conn {
+            handle: Handle::for_test(socket2::Socket::from(server)),
+            client,
+            stall: Rc::default(),
         }
     }
 
-    /// Completes with the write timeout once a stall has lasted that long.
-    async fn stalled(&self) -> Duration {
-        let Some(timeout) = self.write_timeout else {
-            return std::future::pending().await;
-        };
-        loop {
-            // Sleeps until the current stall would be `timeout` old, or a
-            // full `timeout` when there is none: a stall that starts in
-            // between is then found with time to spare, and is acted on
-            // at exactly its deadline.
-            let wake = self.stall.0.get().unwrap_or_else(Instant::now) + timeout;
-            sleep_until(wake).await;
-            if self
-                .stall
-                .0
-                .get()
-                .is_some_and(|since| since + timeout <= Instant::now())
-            {
-                return timeout;
-            }
+    fn watch(conn: &Conn, timeout: Option<Duration>, stop: &StopSignal) -> Watchdog {
+        Watchdog::watch(
+            &conn.handle,
+            conn.stall.clone(),
+            timeout,
+            Duration::from_millis(200),
+            stop.clone(),
+            Place {
+                route: Rc::from("/t"),
+                peer: None,
+            },
+        )
+    }
+
+    /// Whether the server shut the client's connection down.
+    fn shut(conn: &mut Conn) -> bool {
+        conn.client
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        let mut byte = [0u8; 1];
+        match conn.client.read(&mut byte) {
+            Ok(n) => n == 0,
+            // A timeout means still open.
+            Err(err) => !matches!(
+                err.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
         }
     }
 
-    fn abort(&self, why: std::fmt::Arguments<'_>) {
-        if let Some(socket) = self.socket.upgrade() {
-            tracing::warn!(route = &*self.place.route, peer = ?self.place.peer, "{why}");
-            socket.abort();
+    /// Whether the client's connection is still open (nothing to read yet).
+    fn still_open(conn: &Conn) -> bool {
+        conn.client.set_nonblocking(true).unwrap();
+        let mut byte = [0u8; 1];
+        let open = matches!(
+            (&conn.client).read(&mut byte),
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock
+        );
+        conn.client.set_nonblocking(false).unwrap();
+        open
+    }
+
+    /// Runs `test` on an actix System with tokio's clock paused.
+    fn paused(test: impl Future<Output = ()>) {
+        actix_rt::System::new().block_on(async {
+            tokio::time::pause();
+            test.await;
+        });
+    }
+
+    /// Lets the watchdog task run at the current (paused) time.
+    async fn settle() {
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
         }
+    }
+
+    #[test]
+    fn a_stall_is_acted_on_at_its_deadline_and_not_before() {
+        paused(async {
+            let stop = Arc::new(Streams::default()).stop_signal();
+            let mut conn = conn();
+            let _watch = watch(&conn, Some(Duration::from_millis(300)), &stop);
+            settle().await;
+            conn.stall.chunk_out(Instant::now());
+            tokio::time::advance(Duration::from_millis(299)).await;
+            settle().await;
+            assert!(!conn.stall.timed_out(), "closed before the deadline");
+            // tokio's timers fire on the millisecond tick after the deadline.
+            tokio::time::advance(Duration::from_millis(2)).await;
+            settle().await;
+            assert!(conn.stall.timed_out(), "not closed at the deadline");
+            assert!(shut(&mut conn));
+        });
+    }
+
+    #[test]
+    fn a_stall_that_ended_is_forgotten() {
+        paused(async {
+            let stop = Arc::new(Streams::default()).stop_signal();
+            let conn = conn();
+            let _watch = watch(&conn, Some(Duration::from_millis(300)), &stop);
+            settle().await;
+            conn.stall.chunk_out(Instant::now());
+            tokio::time::advance(Duration::from_millis(200)).await;
+            conn.stall.asked_again();
+            tokio::time::advance(Duration::from_millis(200)).await;
+            settle().await;
+            assert!(!conn.stall.timed_out());
+            // A new stall counts from its own start.
+            conn.stall.chunk_out(Instant::now());
+            tokio::time::advance(Duration::from_millis(299)).await;
+            settle().await;
+            assert!(!conn.stall.timed_out());
+            tokio::time::advance(Duration::from_millis(2)).await;
+            settle().await;
+            assert!(conn.stall.timed_out());
+        });
+    }
+
+    /// One task watches every stream of the thread: a short timeout that
+    /// comes after a long one makes it plan again.
+    #[test]
+    fn a_shorter_timeout_registered_later_is_kept_to() {
+        paused(async {
+            let stop = Arc::new(Streams::default()).stop_signal();
+            let long = conn();
+            let _long = watch(&long, Some(Duration::from_secs(30)), &stop);
+            settle().await;
+            // The task now sleeps until 30 s from here.
+            tokio::time::advance(Duration::from_millis(100)).await;
+            let mut short = conn();
+            let _short = watch(&short, Some(Duration::from_millis(300)), &stop);
+            short.stall.chunk_out(Instant::now());
+            long.stall.chunk_out(Instant::now());
+            tokio::time::advance(Duration::from_millis(302)).await;
+            settle().await;
+            assert!(
+                short.stall.timed_out(),
+                "the short timeout waited for the long one"
+            );
+            assert!(shut(&mut short));
+            assert!(!long.stall.timed_out());
+        });
+    }
+
+    #[test]
+    fn a_stream_that_ended_is_not_watched() {
+        paused(async {
+            let stop = Arc::new(Streams::default()).stop_signal();
+            let conn = conn();
+            let watch = watch(&conn, Some(Duration::from_millis(300)), &stop);
+            settle().await;
+            conn.stall.chunk_out(Instant::now());
+            drop(watch);
+            tokio::time::advance(Duration::from_secs(1)).await;
+            settle().await;
+            assert!(!conn.stall.timed_out());
+        });
+    }
+
+    /// After a stop begins, a connection still open at the drain deadline
+    /// is shut down, also when its stream ended during the stop; one that
+    /// closes by itself ends its watch at once.
+    #[test]
+    fn a_stop_gives_every_connection_its_drain_deadline() {
+        paused(async {
+            let streams = Arc::new(Streams::default());
+            let stop = streams.stop_signal();
+            let mut open = conn();
+            let mut ended = conn();
+            let closing = conn();
+            let _open = watch(&open, None, &stop);
+            let ended_watch = watch(&ended, None, &stop);
+            let closing_watch = watch(&closing, None, &stop);
+            settle().await;
+            streams.begin_close();
+            drop(ended_watch);
+            settle().await;
+            // Its stream and connection both go: its watch ends now, so
+            // the stop waits only for the other two.
+            drop(closing_watch);
+            let Conn { handle, .. } = closing;
+            drop(handle);
+            settle().await;
+            assert!(still_open(&open) && still_open(&ended));
+            tokio::time::advance(Duration::from_millis(199)).await;
+            settle().await;
+            assert!(still_open(&open), "shut before the deadline");
+            tokio::time::advance(Duration::from_millis(2)).await;
+            settle().await;
+            assert!(shut(&mut open), "the open connection outlived the deadline");
+            assert!(
+                shut(&mut ended),
+                "the ended stream's connection outlived it"
+            );
+        });
     }
 }

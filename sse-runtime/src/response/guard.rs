@@ -12,7 +12,7 @@ use crate::connection::Connection;
 use crate::lifecycle::StopSignal;
 use crate::watchdog::{Stall, Watchdog};
 
-/// Owned by the body; dropping it ends the watchdog (unless a server stop
+/// Owned by the body; dropping it ends the watch (unless a server stop
 /// needs it to see the connection through its drain deadline).
 pub(super) struct ConnectionGuard {
     stall: Option<Rc<Stall>>,
@@ -42,7 +42,7 @@ impl ConnectionGuard {
         };
         socket.cap(write_timeout);
         let stall = Rc::new(Stall::default());
-        let watchdog = Watchdog::spawn(
+        let watchdog = Watchdog::watch(
             &socket,
             stall.clone(),
             write_timeout,

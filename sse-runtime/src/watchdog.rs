@@ -7,8 +7,11 @@
 //! detect (see `socket.rs`). So it is a task beside the bodies: one per
 //! worker thread (per actix `System` on that thread, which tests have
 //! several of), watching every stream of the thread. A task per stream,
-//! as this was first built, cost ≈ 0.9 KB per idle stream (task header,
-//! future and timer); an entry in the thread's list costs ≈ 150 B.
+//! as this was first built, cost ≈ 0.9 KB per idle stream (its task,
+//! future and timer); a stream's entry in the thread's list, with the
+//! stall stamp, costs ≈ 0.35 KB (the fan-out benchmark with
+//! `SSE_FANOUT_HARDENED=1`). The list reuses its slots and keeps the size
+//! of its busiest moment.
 //!
 //! The measure of "stalled" needs no system call: the body stamps the time
 //! when it hands actix a chunk and clears the stamp when actix asks for the

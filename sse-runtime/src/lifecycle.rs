@@ -29,7 +29,7 @@ pub(crate) struct Streams {
     /// Woken once when closing starts; every open body waits on it.
     close: Arc<Notify>,
     open: InFlight,
-    /// Running watchdogs (`watchdog.rs`): after a stop begins, each lasts
+    /// Watched connections (`watchdog.rs`): after a stop begins, each lasts
     /// until its connection has closed or been shut down, so a stop can
     /// wait for the connections themselves, not only for their streams.
     watched: InFlight,
@@ -84,7 +84,7 @@ impl Streams {
 #[derive(Clone)]
 pub(crate) struct StopSignal(Arc<Streams>);
 
-/// A running watchdog's membership in [`Streams`].
+/// A watched connection's membership in [`Streams`].
 pub(crate) struct WatchTicket(Arc<Streams>);
 
 impl Drop for WatchTicket {
@@ -94,7 +94,7 @@ impl Drop for WatchTicket {
 }
 
 impl StopSignal {
-    /// Counts a watchdog until the ticket is dropped.
+    /// Counts a watched connection until the ticket is dropped.
     pub(crate) fn watch(&self) -> WatchTicket {
         self.0.watched.enter();
         WatchTicket(self.0.clone())

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::{web, App, HttpResponse};
 use serde_json::Value;
-use sse_test_support::devtools::Browser;
+use sse_test_support::browser::Browser;
 use sse_test_support::{serve, ChildGuard, STEP};
 
 /// The guides' cards, played in turn by one tab and mirrored to the other.
@@ -180,11 +180,11 @@ async fn dashboard_in_two_tabs_of_headless_chromium() {
         .iter()
         .map(|(tab, user)| format!("{base}/?tab={tab}&user={user}&report={report_url}"))
         .collect();
-    let mut chromium = Browser::open(&urls[0], WINDOW);
-    for url in &urls[1..] {
+    let mut chromium = Browser::launch_with_window(WINDOW).unwrap_or_else(|err| panic!("{err}"));
+    for url in &urls {
         chromium
-            .open_tab(url)
-            .unwrap_or_else(|err| panic!("second tab: {err}\n{}", chromium.log()));
+            .open(url)
+            .unwrap_or_else(|err| panic!("{err}\n{}", chromium.log()));
     }
 
     let deadline = Instant::now() + Duration::from_secs(90);

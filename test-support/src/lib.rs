@@ -19,10 +19,9 @@
 //! * [`TraceLog`]: where a test's `tracing` subscriber writes, read back
 //!   line by line;
 //! * [`ChildGuard`]: a child process killed and reaped when dropped;
-//! * [`browser::Browser`] (Unix): headless Chromium that loads pages and
-//!   is ended with its whole process group when dropped;
-//! * `devtools` (feature `devtools`, Unix): headless Chromium over its
-//!   DevTools pipe, for tabs and screenshots;
+//! * [`browser::Browser`] (Unix): headless Chromium over its DevTools
+//!   pipe, which loads pages in tabs and takes screenshots, and is ended
+//!   with its whole process group when dropped;
 //! * features `http2` and `tls`: servers that speak h2c
 //!   ([`ServerOptions::h2c`]) or TLS with a certificate made for the run
 //!   ([`ServerOptions::tls`], [`TestCert`]).
@@ -55,8 +54,6 @@
 
 #[cfg(unix)]
 pub mod browser;
-#[cfg(all(unix, feature = "devtools"))]
-pub mod devtools;
 mod events;
 #[cfg(feature = "reqwest")]
 pub mod fetch;

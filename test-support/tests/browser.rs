@@ -37,7 +37,7 @@ async fn an_opened_page_runs_and_the_browser_ends_on_drop() {
     let mut browser = Browser::launch().unwrap_or_else(|err| panic!("{err}"));
     assert!(browser.is_running());
     for _ in 0..2 {
-        browser.open(&server.url("/page")).await.unwrap();
+        browser.open(&server.url("/page")).unwrap();
     }
     assert!(
         wait_until(Duration::from_secs(30), || reports.get() == 2).await,

@@ -207,7 +207,6 @@ async fn cross_origin_event_source_in_chromium() {
 
     chromium
         .open(&format!("{page_origin}/page?sse={sse_origin}"))
-        .await
         .unwrap_or_else(|err| panic!("{err}"));
     let want = ["plain", "credentials", "refused"];
     let deadline = Instant::now() + Duration::from_secs(30);

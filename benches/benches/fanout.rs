@@ -535,11 +535,7 @@ async fn measure(
     latency_secs: u64,
 ) -> Figures {
     let floor = contender == FLOOR;
-    let Server {
-        mut child,
-        pid,
-        addr,
-    } = Server::start(contender, false).await;
+    let Server { child, pid, addr } = Server::start(contender, false).await;
     let before = rss_kib(pid);
 
     let shared = Arc::new(Shared::default());
@@ -574,8 +570,7 @@ async fn measure(
         for task in &tasks {
             task.abort();
         }
-        let _ = child.kill();
-        let _ = child.wait();
+        drop(child); // killed and reaped
         return Figures {
             bytes_per_sub,
             events_per_sec: f64::NAN,
@@ -628,8 +623,7 @@ async fn measure(
         task.abort();
     }
     drop(tasks);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child); // killed and reaped
     Figures {
         bytes_per_sub,
         events_per_sec,
@@ -651,11 +645,7 @@ const H2_STREAMS_PER_CONNECTION: u64 = 100;
 /// streams of HTTP/2 connections, [`H2_STREAMS_PER_CONNECTION`] each.
 async fn measure_h2(contender: &str, n: u64) -> f64 {
     let floor = contender == FLOOR;
-    let Server {
-        mut child,
-        pid,
-        addr,
-    } = Server::start(contender, true).await;
+    let Server { child, pid, addr } = Server::start(contender, true).await;
     let before = rss_kib(pid);
 
     let path = if floor { "/bare" } else { "/sub" };
@@ -688,8 +678,7 @@ async fn measure_h2(contender: &str, n: u64) -> f64 {
     for connection in connections {
         connection.abort();
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child); // killed and reaped
     (after.saturating_sub(before) * 1024) as f64 / n as f64
 }
 

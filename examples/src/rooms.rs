@@ -35,10 +35,9 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use actix_web::{error, web, HttpResponse};
@@ -107,31 +106,6 @@ pub fn demo_hub_builder() -> HubBuilder {
                 .history_bytes(usize::MAX),
         )
         .topics(TICKER, TopicOptions::new().history(60))
-}
-
-/// Publishes `event` to `topic` from code that can't wait (a handler that
-/// is not async, a `drop`), and logs a failure as `what`.
-///
-/// The in-memory hub publishes at once, here. A backplane's publish needs
-/// a round trip: it is started here and finished on a task of the current
-/// tokio runtime, never by blocking the thread (which
-/// [`Hub::publish_blocking`] would, and that panics in async code).
-pub(crate) fn publish_detached(hub: &Hub, topic: String, event: Event, what: &'static str) {
-    let hub = hub.clone();
-    let mut publish = Box::pin(async move {
-        if let Err(err) = hub.publish(&topic, event).await {
-            tracing::warn!(%err, topic, "{what} not published");
-        }
-    });
-    // One poll: all the in-memory hub needs.
-    let mut cx = Context::from_waker(Waker::noop());
-    if publish.as_mut().poll(&mut cx).is_ready() {
-        return;
-    }
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => drop(runtime.spawn(publish)),
-        Err(_) => tracing::warn!("{what} not published: no runtime to finish it on"),
-    }
 }
 
 /// A room or task name from a URL: 1 to 64 ASCII letters, digits, `-`
@@ -230,10 +204,12 @@ impl Membership {
 
     fn announce(&self, kind: EventName) {
         let topic = format!("chat/{}", self.room);
-        match Event::named(kind).json(&json!({ "user": self.user })) {
-            // Never blocks: this also runs in `drop`, in async code.
-            Ok(event) => publish_detached(&self.hub, topic, event, "presence event"),
-            Err(err) => tracing::warn!(%err, topic, "presence event not encoded"),
+        // Never blocks: this also runs in `drop`, in async code.
+        let published = Event::named(kind)
+            .json(&json!({ "user": self.user }))
+            .and_then(|event| self.hub.publish_detached(&topic, event));
+        if let Err(err) = published {
+            tracing::warn!(%err, topic, "presence event not encoded");
         }
     }
 }

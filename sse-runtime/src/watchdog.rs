@@ -86,7 +86,6 @@ impl Watchdog {
     ) -> Watchdog {
         let watched = Watched {
             socket: socket.downgrade(),
-            closed: socket.closed(),
             stall,
             write_timeout,
             drain,
@@ -263,7 +262,6 @@ impl Watchlist {
 /// One watched stream's connection.
 struct Watched {
     socket: Weak<Handle>,
-    closed: Rc<Notify>,
     stall: Rc<Stall>,
     write_timeout: Option<Duration>,
     drain: Duration,
@@ -294,7 +292,6 @@ impl Watched {
         let ticket = self.ticket.take()?;
         Some(drain(
             self.socket.clone(),
-            self.closed.clone(),
             self.drain,
             self.place.clone(),
             ticket,
@@ -308,13 +305,11 @@ impl Watched {
 
 /// Waits for the connection to close; shuts it down if it is still open
 /// after `deadline`. The ticket keeps the server's stop waiting until then.
-async fn drain(
-    socket: Weak<Handle>,
-    closed: Rc<Notify>,
-    deadline: Duration,
-    place: Place,
-    _ticket: WatchTicket,
-) {
+async fn drain(socket: Weak<Handle>, deadline: Duration, place: Place, _ticket: WatchTicket) {
+    // Not keeping the handle: its drop is the close waited for.
+    let Some(closed) = socket.upgrade().map(|handle| handle.closed()) else {
+        return;
+    };
     let closed = closed.notified();
     tokio::pin!(closed);
     // Registered before the check, so a close in between still wakes us.

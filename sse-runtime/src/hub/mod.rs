@@ -463,12 +463,39 @@ impl Hub {
         Engine::publish_local(&inner.registry, &inner.options, topic, body)
     }
 
+    /// [`publish`](Self::publish) without waiting, for code that can't: a
+    /// `Drop`, or a callback that is not async but runs in async code,
+    /// where [`publish_blocking`](Self::publish_blocking) would panic. The
+    /// in-memory hub publishes at once; a backplane's publish is finished
+    /// on the runtime the hub was built on. The outcome is not returned: a
+    /// closed topic is skipped, and a backplane failure is logged.
+    ///
+    /// ```
+    /// let hub = sse_runtime::Hub::new();
+    /// hub.publish_detached("room", "someone left")?;
+    /// assert_eq!(hub.last_id().seq(), 1);
+    /// # Ok::<_, sse_runtime::EventError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`EventError`](crate::EventError) if `item` can't be encoded:
+    /// nothing was published.
+    pub fn publish_detached(
+        &self,
+        topic: impl AsRef<str>,
+        item: impl IntoEvent,
+    ) -> Result<(), crate::EventError> {
+        self.publish_body_detached(topic.as_ref(), Body::encode(item)?);
+        Ok(())
+    }
+
     /// Publishes `body` whatever the engine, without waiting for a
-    /// backplane: for presence announcements, made where nothing can wait.
-    pub(crate) fn announce(&self, topic: &str, body: Body) {
+    /// backplane (see [`publish_detached`](Self::publish_detached)); also
+    /// how subscriptions announce their presence.
+    pub(crate) fn publish_body_detached(&self, topic: &str, body: Body) {
         match &self.inner.engine {
             Engine::Memory => {
-                // A closed topic just gets no announcement.
+                // A closed topic just gets nothing.
                 let _ = self.publish_body(topic, body);
             }
             #[cfg(feature = "redis")]
@@ -479,7 +506,7 @@ impl Hub {
                     if let Engine::Redis(redis) = &hub.inner.engine
                         && let Err(err) = redis.publish(&hub.inner.options, &topic, body).await
                     {
-                        tracing::warn!(topic, %err, "hub presence announcement not published");
+                        tracing::warn!(topic, %err, "hub event not published");
                     }
                 });
             }

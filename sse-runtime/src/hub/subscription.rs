@@ -372,7 +372,8 @@ impl Subscription {
         metrics::hub::subscribed();
         if let Some(presence) = presence {
             for topic in &self.topics {
-                self.hub.announce(&topic.name, presence.joined.clone());
+                self.hub
+                    .publish_body_detached(&topic.name, presence.joined.clone());
             }
             self.left = Some(presence.left);
         }
@@ -577,7 +578,7 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         if let Some(left) = self.left.take() {
             for topic in &self.topics {
-                self.hub.announce(&topic.name, left.clone());
+                self.hub.publish_body_detached(&topic.name, left.clone());
             }
         }
         self.detach();

@@ -193,10 +193,6 @@ enum State {
     /// Not polled yet: the first poll decides to stream.
     Starting,
     Streaming,
-    /// Returned `Pending` without a wake-up once, for the body to send a
-    /// full buffer (sound only because the body, seeing the driver pending
-    /// with bytes buffered, returns them and so is polled again by actix).
-    YieldedToBody,
     Done,
 }
 
@@ -212,7 +208,7 @@ where
         match *this.state {
             State::Done => return Poll::Ready(()),
             State::Starting => this.sink.shared.borrow_mut().start = Start::Streaming,
-            State::Streaming | State::YieldedToBody => {}
+            State::Streaming => {}
         }
         *this.state = State::Streaming;
         loop {
@@ -239,7 +235,10 @@ where
                 }
             }
             if shared.buffered() >= HIGH_WATER {
-                *this.state = State::YieldedToBody;
+                // `Pending` without a wake-up, for the body to send a full
+                // buffer: sound only because the body, seeing the driver
+                // pending with bytes buffered, returns them and so is
+                // polled again by actix.
                 return Poll::Pending;
             }
         }

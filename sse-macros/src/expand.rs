@@ -7,7 +7,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::ItemImpl;
 
 use crate::controller::RouteMethod;
-use crate::route::Kind;
+use crate::route::{Kind, SseOptions};
 use crate::signature::{Injected, Output, Param, Receiver};
 
 /// The registration code for `item`'s routes. `krate` is the path of the
@@ -151,9 +151,11 @@ fn route_registration(route: &RouteMethod) -> TokenStream {
         Receiver::None => quote!(),
     };
     let body = if route.route.kind == Kind::Sse {
-        // What the runtime needs to know about the connection (its socket
-        // handle, HTTP/2 cancellation, route and peer for the log).
-        closure_args.push(quote!(__conn: __sse::Connection));
+        // The request, which the response reads the connection from, and
+        // (last, after the route's own extractors) the HTTP/2 receive half
+        // it watches for a cancel.
+        closure_args.push(quote!(__req: __sse::actix_web::HttpRequest));
+        closure_args.push(quote!(_: __sse::H2ReceiveHalf));
         sse_body(route, &call, takes_cleanup)
     } else {
         quote!(#call)
@@ -169,22 +171,11 @@ fn route_registration(route: &RouteMethod) -> TokenStream {
     }
 }
 
-/// The handler body of an `#[sse]` route: run the method inside the
-/// runtime's driver (which owns the controller, so the stream may borrow
-/// it) and stream its items.
+/// The handler body of an `#[sse]` route: an `Sse` with the route's
+/// options, which runs the method inside the runtime's driver (it owns the
+/// controller, so the stream may borrow it) and streams its items.
 fn sse_body(route: &RouteMethod, call: &TokenStream, takes_cleanup: bool) -> TokenStream {
-    let options = &route.route.options;
-    let keep_alive = option_duration(options.keep_alive);
-    let retry = option_duration(options.retry);
-    let max_duration = option_duration(options.max_duration);
-    let idle_timeout = option_duration(options.idle_timeout);
-    let write_timeout = match options.write_timeout {
-        Some(timeout) => {
-            let timeout = option_duration(timeout);
-            quote!(__sse::std::option::Option::Some(#timeout))
-        }
-        None => quote!(__sse::std::option::Option::None),
-    };
+    let options = builder_calls(&route.route.options);
     let cleanup_arg = if takes_cleanup {
         quote!(let __cleanup_arg = __sse::CleanUp::clone(&__cleanup);)
     } else {
@@ -202,18 +193,53 @@ fn sse_body(route: &RouteMethod, call: &TokenStream, takes_cleanup: bool) -> Tok
         let __cleanup = __sse::CleanUp::new();
         #cleanup_arg
         #sink_channel
-        let __config = __sse::RouteConfig {
-            keep_alive: #keep_alive,
-            retry: #retry,
-            max_duration: #max_duration,
-            idle_timeout: #idle_timeout,
-            write_timeout: #write_timeout,
-        };
-        __sse::respond(__conn, __config, __cleanup, move |__sink: __sse::Sink| async move {
-            #run
-        })
-        .await
+        __sse::Sse::__route() #(#options)*
+            .__decide(&__req, __cleanup, move |__sink: __sse::Sink| async move {
+                #run
+            })
+            .await
     }
+}
+
+/// One `Sse` builder call per option the route sets; the rest keep the
+/// runtime's defaults.
+fn builder_calls(options: &SseOptions) -> Vec<TokenStream> {
+    let mut calls = Vec::new();
+    match options.keep_alive {
+        Some(Some(every)) => {
+            let every = duration(every);
+            calls.push(quote!(.keep_alive(#every)));
+        }
+        Some(None) => calls.push(quote!(.no_keep_alive())),
+        None => {}
+    }
+    if let Some(retry) = options.retry {
+        let retry = duration(retry);
+        calls.push(quote!(.retry(#retry)));
+    }
+    if let Some(limit) = options.max_duration {
+        let limit = duration(limit);
+        calls.push(quote!(.max_duration(#limit)));
+    }
+    if let Some(limit) = options.idle_timeout {
+        let limit = duration(limit);
+        calls.push(quote!(.idle_timeout(#limit)));
+    }
+    match options.write_timeout {
+        Some(Some(limit)) => {
+            let limit = duration(limit);
+            calls.push(quote!(.write_timeout(#limit)));
+        }
+        Some(None) => calls.push(quote!(.no_write_timeout())),
+        None => {}
+    }
+    if let Some(name) = &options.error_event {
+        calls.push(quote!(.error_event(const { __sse::event_name(#name) })));
+    }
+    if options.reconnect_on_end {
+        calls.push(quote!(.reconnect_on_end()));
+    }
+    calls
 }
 
 /// The driver of a method that returns a stream: refuse on `Err`, check the
@@ -265,12 +291,7 @@ fn sink_route(route: &RouteMethod, call: &TokenStream) -> TokenStream {
     }
 }
 
-fn option_duration(d: Option<Duration>) -> TokenStream {
-    match d {
-        Some(d) => {
-            let millis = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-            quote!(__sse::std::option::Option::Some(__sse::std::time::Duration::from_millis(#millis)))
-        }
-        None => quote!(__sse::std::option::Option::None),
-    }
+fn duration(d: Duration) -> TokenStream {
+    let millis = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    quote!(__sse::std::time::Duration::from_millis(#millis))
 }

@@ -64,28 +64,22 @@ impl Kind {
     }
 }
 
-/// Options of an `#[sse]` route.
-#[derive(Debug, Clone, Copy)]
+/// Options of an `#[sse]` route, as written: `None` is an option left out,
+/// which keeps the runtime's default (`Sse`'s builder states them all,
+/// once).
+#[derive(Debug, Clone, Default)]
 pub(crate) struct SseOptions {
-    /// `None`: off. Defaults to 15 s.
-    pub(crate) keep_alive: Option<Duration>,
+    /// `Some(None)`: off.
+    pub(crate) keep_alive: Option<Option<Duration>>,
     pub(crate) retry: Option<Duration>,
     pub(crate) max_duration: Option<Duration>,
     pub(crate) idle_timeout: Option<Duration>,
-    /// `None`: the server's default; `Some(None)`: off.
+    /// `Some(None)`: off.
     pub(crate) write_timeout: Option<Option<Duration>>,
-}
-
-impl Default for SseOptions {
-    fn default() -> Self {
-        SseOptions {
-            keep_alive: Some(Duration::from_secs(15)),
-            retry: None,
-            max_duration: None,
-            idle_timeout: None,
-            write_timeout: None,
-        }
-    }
+    /// The name of the final error event, checked to be one line.
+    pub(crate) error_event: Option<syn::LitStr>,
+    /// `true`: a stream that ran out may be replayed by the browser.
+    pub(crate) reconnect_on_end: bool,
 }
 
 /// Every option of `#[sse]`, the only place their keys are written.
@@ -109,6 +103,14 @@ const SSE_OPTIONS: &[Opt<SseOptions>] = &[
     Opt {
         key: "write_timeout",
         set: set_write_timeout,
+    },
+    Opt {
+        key: "error_event",
+        set: set_error_event,
+    },
+    Opt {
+        key: "reconnect_on_end",
+        set: set_reconnect_on_end,
     },
 ];
 
@@ -158,7 +160,43 @@ pub(crate) fn parse(ctx: &Ctx, kind: Kind, attr: &Attribute) -> Option<Route> {
 
 fn set_keep_alive(ctx: &Ctx, options: &mut SseOptions, key: &'static str, value: &Expr) {
     let on = format!("`{key} = true` is the default; give a duration such as `{key} = \"15s\"`, or `{key} = false` to turn it off");
-    options.keep_alive = duration_or_off(ctx, key, value, &on).flatten();
+    options.keep_alive = duration_or_off(ctx, key, value, &on);
+}
+
+/// A single-line, non-empty event name: what `event:` can carry.
+fn set_error_event(ctx: &Ctx, options: &mut SseOptions, key: &'static str, value: &Expr) {
+    let Expr::Lit(ExprLit {
+        lit: Lit::Str(name),
+        ..
+    }) = value
+    else {
+        ctx.error(
+            value,
+            format!("`{key}` takes an event name such as `{key} = \"failed\"`"),
+        );
+        return;
+    };
+    let text = name.value();
+    if text.is_empty() || text.contains(['\r', '\n']) {
+        ctx.error(
+            name,
+            format!("`{key}` must be one line of text, not empty: it is sent as an `event:` field"),
+        );
+        return;
+    }
+    options.error_event = Some(name.clone());
+}
+
+fn set_reconnect_on_end(ctx: &Ctx, options: &mut SseOptions, key: &'static str, value: &Expr) {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) => options.reconnect_on_end = b.value,
+        other => ctx.error(
+            other,
+            format!("`{key}` takes `true` (a finished stream may be replayed) or `false` (the default)"),
+        ),
+    }
 }
 
 /// Overrides the server-wide write timeout (`SseSettings::write_timeout`).
@@ -277,13 +315,18 @@ mod tests {
     fn reads_every_option() {
         let (route, errors) = parse_attr(syn::parse_quote!(#[sse(
             "live", keep_alive = false, retry = "0s", max_duration = "1h", idle_timeout = "5m",
-            write_timeout = "10s"
+            write_timeout = "10s", error_event = "failed", reconnect_on_end = true
         )]));
         assert!(errors.is_empty(), "{errors}");
         let route = route.expect("a route");
         assert_eq!(route.path, "live");
-        assert_eq!(route.options.keep_alive, None);
+        assert_eq!(route.options.keep_alive, Some(None));
         assert_eq!(route.options.retry, Some(Duration::ZERO));
+        assert_eq!(
+            route.options.error_event.as_ref().map(syn::LitStr::value),
+            Some("failed".to_owned())
+        );
+        assert!(route.options.reconnect_on_end);
         assert_eq!(route.options.max_duration, Some(Duration::from_secs(3600)));
         assert_eq!(route.options.idle_timeout, Some(Duration::from_secs(300)));
         assert_eq!(
@@ -334,6 +377,16 @@ mod tests {
             errors.contains("unknown option `keep_alive` for `#[get]`, which takes only a path"),
             "{errors}"
         );
+    }
+
+    #[test]
+    fn an_error_event_name_is_one_line() {
+        let (_, errors) = parse_attr(syn::parse_quote!(#[sse("x", error_event = "a\nb")]));
+        assert!(errors.contains("`error_event` must be one line"), "{errors}");
+        let (_, errors) = parse_attr(syn::parse_quote!(#[sse("x", error_event = "")]));
+        assert!(errors.contains("`error_event` must be one line"), "{errors}");
+        let (_, errors) = parse_attr(syn::parse_quote!(#[sse("x", reconnect_on_end = "yes")]));
+        assert!(errors.contains("`reconnect_on_end` takes `true`"), "{errors}");
     }
 
     #[test]

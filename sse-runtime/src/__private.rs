@@ -2,14 +2,14 @@
 //! change in any release.
 
 pub use crate::cleanup::CleanUp;
-pub use crate::connection::Connection;
+pub use crate::connection::H2ReceiveHalf;
 pub use crate::item::encoders::{Flow, ItemEncoder, PlainItems, ResultItems};
-pub use crate::response::{respond, RouteConfig, Sink, SseBody};
+pub use crate::item::ItemError;
+pub use crate::response::{Sink, Sse, SseBody};
 pub use crate::sink::{EventSink, SinkEvents};
 pub use actix_web;
 pub use std;
 
-use std::fmt::Display;
 use std::future::{Future, Ready};
 use std::marker::PhantomData;
 
@@ -61,14 +61,14 @@ impl<S> Clone for Probe<S> {
 impl<S> Copy for Probe<S> {}
 
 /// Level 1: a stream of `Result<T, E>` whose `T` is an event and whose `E`
-/// can be shown.
+/// is an [`ItemError`].
 pub trait ResultItemsKind<S, T, E>: Sized {
     /// Streams `stream` into `sink`.
     fn __sse_stream(self, sink: Sink, stream: S) -> impl Future<Output = ()>
     where
         S: Stream<Item = Result<T, E>>,
         T: IntoEvent,
-        E: Display,
+        E: ItemError,
     {
         sink.stream(stream, ResultItems)
     }
@@ -78,7 +78,7 @@ impl<S, T, E> ResultItemsKind<S, T, E> for &&&&Probe<S>
 where
     S: Stream<Item = Result<T, E>>,
     T: IntoEvent,
-    E: Display,
+    E: ItemError,
 {
 }
 
@@ -89,7 +89,7 @@ pub trait BadResultItemsKind<S, T, E>: Sized {
     fn __sse_stream(self, sink: Sink, stream: S) -> Ready<()>
     where
         T: IntoEvent,
-        E: Display,
+        E: ItemError,
     {
         drop((sink, stream));
         std::future::ready(())

@@ -7,6 +7,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use std::convert::Infallible;
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use tokio::sync::Notify;
 
 use crate::in_flight::InFlight;
@@ -16,7 +21,11 @@ type Callback = Box<dyn FnOnce() + Send + 'static>;
 /// Work to do when the connection ends, however it ends.
 ///
 /// Take a `CleanUp` parameter in an `#[sse]` method and the framework hands
-/// one in for each request. Callbacks registered with [`add`](CleanUp::add)
+/// one in for each request. In a plain actix handler that returns an
+/// [`Sse`](crate::Sse), take it as an ordinary extractor: it is the
+/// connection of the `Sse` the handler returns (or, if the handler returns
+/// anything else, it runs when the request is done). [`Sse::on_close`](crate::Sse::on_close)
+/// is the other way in. Callbacks registered with [`add`](CleanUp::add)
 /// run exactly once, in the order they were added, when the connection
 /// ends: the stream finished, the stream failed, the client went away, or
 /// the request was refused before streaming. A panicking callback is caught
@@ -244,6 +253,33 @@ fn cleanup_runtime() -> Option<&'static tokio::runtime::Handle> {
             Some(handle)
         })
         .as_ref()
+}
+
+/// The `CleanUp` extractor: one per request (a second extraction gets the
+/// same handle), kept in the request under a guard until the response
+/// takes it (`taken_by_handler`), so that it runs even if the handler
+/// returns something else.
+impl FromRequest for CleanUp {
+    type Error = Infallible;
+    type Future = Ready<Result<Self, Infallible>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let mut extensions = req.extensions_mut();
+        let cleanup = match extensions.get::<CleanupGuard>() {
+            Some(guard) => guard.0.clone(),
+            None => {
+                let cleanup = CleanUp::new();
+                extensions.insert(CleanupGuard(cleanup.clone()));
+                cleanup
+            }
+        };
+        ready(Ok(cleanup))
+    }
+}
+
+/// The guard of the `CleanUp` the handler extracted, if it did.
+pub(crate) fn taken_by_handler(req: &HttpRequest) -> Option<CleanupGuard> {
+    req.extensions_mut().remove::<CleanupGuard>()
 }
 
 /// Runs the connection's [`CleanUp`] when dropped: owned by whatever

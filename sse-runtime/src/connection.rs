@@ -1,14 +1,14 @@
-//! [`Connection`]: what an SSE route needs to know about the connection it
-//! answers on, taken from the request by the generated handler.
+//! [`Connection`]: what an SSE response needs to know about the connection
+//! it answers on, read from the request when the response is made.
 
+use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::{ready, Ready};
 use std::rc::{Rc, Weak};
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use actix_web::dev::Payload;
-use actix_web::http::Version;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::dev::{Payload, ServiceRequest};
+use actix_web::http::{Method, Version};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 
 use crate::settings::SseSettings;
 use crate::socket::{ConnSocket, Handle};
@@ -16,7 +16,7 @@ use crate::socket::{ConnSocket, Handle};
 /// The connection under an SSE request: the socket handle left by the
 /// connection hook (if the server has it), the server's settings, the
 /// request's receive half on HTTP/2, and the route and peer for logs.
-pub struct Connection {
+pub(crate) struct Connection {
     pub(crate) socket: Option<Weak<Handle>>,
     pub(crate) settings: SseSettings,
     /// HTTP/2 only: read to notice a cancelled stream (see `cancel.rs`).
@@ -31,20 +31,36 @@ pub(crate) struct Place {
     pub(crate) peer: Option<std::net::SocketAddr>,
 }
 
-impl FromRequest for Connection {
-    type Error = Infallible;
-    type Future = Ready<Result<Self, Infallible>>;
+impl Place {
+    /// Before the response knows its request.
+    pub(crate) fn unknown() -> Place {
+        Place {
+            route: Rc::from(""),
+            peer: None,
+        }
+    }
+}
 
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+/// An HTTP/2 request's receive half, kept in the request's extensions by
+/// whoever could take it (the `#[sse]` handler's hidden extractor, or
+/// `SseEdge` for a `GET`), for the response to watch.
+struct H2Receive(Payload);
+
+impl Connection {
+    /// The connection of `req`.
+    pub(crate) fn of(req: &HttpRequest) -> Connection {
         let handle = req.conn_data::<ConnSocket>().map(|c| c.0.clone());
         if handle.is_none() && req.peer_addr().is_some() {
             warn_unhooked();
         }
-        let h2_payload = (req.version() == Version::HTTP_2).then(|| payload.take());
+        let h2_payload = req
+            .extensions_mut()
+            .remove::<H2Receive>()
+            .map(|H2Receive(payload)| payload);
         let route = req
             .match_pattern()
             .map_or_else(|| Rc::from(req.path()), Rc::from);
-        ready(Ok(Connection {
+        Connection {
             settings: handle
                 .as_ref()
                 .map_or_else(SseSettings::default, |h| h.settings),
@@ -54,20 +70,49 @@ impl FromRequest for Connection {
                 route,
                 peer: req.peer_addr(),
             },
-        }))
+        }
     }
 }
 
-/// Once per process: a real connection (it has a peer address) without the
-/// handle means the server was set up without the hook, or with it after
-/// `bind`.
+/// The hidden extractor of every `#[sse]` handler: keeps the HTTP/2
+/// receive half for the response (any method; the route's own extractors
+/// have already run, since it comes last).
+pub struct H2ReceiveHalf;
+
+impl FromRequest for H2ReceiveHalf {
+    type Error = Infallible;
+    type Future = Ready<Result<Self, Infallible>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if req.version() == Version::HTTP_2 {
+            req.extensions_mut().insert(H2Receive(payload.take()));
+        }
+        ready(Ok(H2ReceiveHalf))
+    }
+}
+
+/// `SseEdge`'s part: an HTTP/2 `GET` asking for an event stream has no body
+/// for the handler, so its receive half is kept for the response.
+pub(crate) fn keep_h2_receive_half(req: &mut ServiceRequest) {
+    if req.version() == Version::HTTP_2 && req.method() == Method::GET {
+        let payload = req.take_payload();
+        req.extensions_mut().insert(H2Receive(payload));
+    }
+}
+
+/// Once per worker thread: a real connection (it has a peer address)
+/// without the handle means the server was set up without the hook, or
+/// with it after `bind`.
 fn warn_unhooked() {
-    static WARNED: AtomicBool = AtomicBool::new(false);
-    if !WARNED.swap(true, Ordering::Relaxed) {
+    thread_local! {
+        static WARNED: Cell<bool> = const { Cell::new(false) };
+    }
+    if !WARNED.replace(true) {
         tracing::warn!(
             "SSE stream on a server without sse_runtime's connection hook: streams run \
              without a write timeout, send-buffer cap or stop deadline; call \
-             `.sse_defaults()` on the HttpServer before `.bind(..)`"
+             `.sse_defaults()` on the HttpServer before `.bind(..)` (or, with an \
+             `on_connect` hook of your own, call `SseSettings::on_connect` from it)"
         );
     }
 }

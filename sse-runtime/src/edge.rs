@@ -138,7 +138,13 @@ where
 
     actix_web::dev::forward_ready!(service);
 
-    fn call(&self, req: ServiceRequest) -> Self::Future {
+    fn call(&self, mut req: ServiceRequest) -> Self::Future {
+        let event_stream = accepts_event_stream(req.headers());
+        if event_stream {
+            // A GET has no body to read: its receive half is kept for the
+            // response, which watches it for the client's cancel.
+            crate::connection::keep_h2_receive_half(&mut req);
+        }
         if let Some(counters) = &self.edge.limits {
             counters.check_routes_once(req.resource_map());
         }
@@ -158,7 +164,7 @@ where
             route: req.match_pattern(),
             uri: req.uri().clone(),
             peer,
-            event_stream: accepts_event_stream(req.headers()),
+            event_stream,
             forwarded,
         });
         // Some services start their work in `call` itself: cover that too.

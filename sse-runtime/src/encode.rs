@@ -158,12 +158,42 @@ pub(crate) fn retry_hint(buf: &mut BytesMut, after: Duration) {
 }
 
 /// The final event of a stream that an item (or a panic) ended: named
-/// `error`, with the message as its data, split like any other text so a
-/// multi-line message cannot forge fields.
-pub(crate) fn error_event(buf: &mut BytesMut, message: &dyn Display) {
-    field(buf, b"event", b"error");
+/// `name` (`error` unless the route chose another), with the message as its
+/// data, split like any other text so a multi-line message cannot forge
+/// fields. `name` is an already checked single line.
+pub(crate) fn error_event(buf: &mut BytesMut, name: &str, message: &dyn Display) {
+    field(buf, b"event", name.as_bytes());
     text_lines(buf, b"data", &message.to_string());
     end(buf);
+}
+
+/// The id that marks a finished stream; see [`end_frame`].
+pub(crate) const END_ID: &str = "sse-end";
+
+/// The last frame of a stream that ran out: an `id:` line and a blank line.
+/// Without data a browser dispatches no event, but the id becomes the
+/// `EventSource`'s last event id, which its reconnect sends back as
+/// `Last-Event-ID`: the server then answers `204`, and `EventSource` stops.
+pub(crate) fn end_frame(buf: &mut BytesMut) {
+    field(buf, b"id", END_ID.as_bytes());
+    end(buf);
+}
+
+/// The last item of a stream that ended but should be resumed, not closed
+/// (a hub subscription dropped for lagging, or reset by its backplane): a
+/// comment on the wire, and, recognised by its address, the sign for the
+/// response to leave the end frame out so that the browser reconnects.
+static RESUME_FRAME: [u8; 23] = *b": reconnect to resume\n\n";
+
+/// [`RESUME_FRAME`], as a shareable buffer.
+pub(crate) fn resume_frame() -> Bytes {
+    Bytes::from_static(&RESUME_FRAME)
+}
+
+/// Whether `bytes` is [`resume_frame`]'s buffer itself (the same text from
+/// elsewhere is an ordinary comment).
+pub(crate) fn is_resume_frame(bytes: &[u8]) -> bool {
+    std::ptr::eq(bytes, &RESUME_FRAME[..])
 }
 
 /// The last frame of a stream ended by a server stop: a comment saying why,
@@ -260,9 +290,21 @@ mod tests {
     #[test]
     fn error_event_splits_its_message() {
         assert_eq!(
-            framed(|buf| error_event(buf, &"no\r\nmore")),
+            framed(|buf| error_event(buf, "error", &"no\r\nmore")),
             "event: error\ndata: no\ndata: more\n\n"
         );
+    }
+
+    #[test]
+    fn the_resume_frame_is_known_by_its_address() {
+        assert!(is_resume_frame(&resume_frame()));
+        assert!(!is_resume_frame(b": reconnect to resume\n\n"));
+        assert_eq!(&resume_frame()[..], b": reconnect to resume\n\n");
+    }
+
+    #[test]
+    fn the_end_frame_sets_an_id_and_dispatches_nothing() {
+        assert_eq!(framed(end_frame), "id: sse-end\n\n");
     }
 
     #[test]

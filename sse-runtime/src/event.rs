@@ -244,6 +244,12 @@ impl fmt::Display for EventName {
 pub struct EncodedEvent(pub(crate) Bytes);
 
 impl EncodedEvent {
+    /// The last item of a stream that should be resumed rather than closed
+    /// when it ends (see `encode::resume_frame`).
+    pub(crate) fn resume() -> EncodedEvent {
+        EncodedEvent(crate::encode::resume_frame())
+    }
+
     /// The encoded bytes, including the terminating blank line.
     pub fn as_bytes(&self) -> &Bytes {
         &self.0

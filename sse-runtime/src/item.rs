@@ -10,6 +10,11 @@ use crate::encode;
 use crate::event::{EncodedEvent, Event};
 
 pub(crate) mod encoders;
+mod error;
+mod explicit;
+
+pub use error::{ItemError, Shown};
+pub use explicit::{Json, Text};
 
 /// A value that can be sent as one SSE event: the item type of an `#[sse]`
 /// stream.
@@ -19,6 +24,14 @@ pub(crate) mod encoders;
 ///   other value as compact JSON. That includes the shared and borrowed
 ///   strings `Arc<str>`, `Rc<str>`, `Box<str>` and `Cow<str>` (the runtime
 ///   turns on serde's `rc` feature for the first two);
+/// * [`Json`] and [`Text`], which state the encoding instead.
+///
+/// **The probe rule.** Whether a `T: Serialize` is text is decided by the
+/// value, not the type: whatever serializes as a string, a char, or one of
+/// those inside a newtype or `Some`, is text; everything else is JSON. So
+/// `Some("x")` is `data: x` but `None::<&str>` is `data: null`, and a
+/// `UserId(String)` newtype goes out unquoted. Where a client parses every
+/// event as JSON, send [`Json`]`(value)`; for text, [`Text`]`(value)`.
 /// * [`Event`], for full control over the event's fields;
 /// * [`EncodedEvent`], an event encoded once and shared between clients.
 ///

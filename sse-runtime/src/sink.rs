@@ -83,7 +83,15 @@ pub struct SinkEvents(pub(crate) mpsc::Receiver<EncodedEvent>);
 /// A connected [`EventSink`] and the events it sends; `cleanup` is the
 /// connection's.
 pub(crate) fn channel(cleanup: &CleanUp) -> (EventSink, SinkEvents) {
-    let (events, received) = mpsc::channel(EventSink::CAPACITY);
+    channel_with_capacity(cleanup, EventSink::CAPACITY)
+}
+
+/// [`channel`] with room for `capacity` waiting events (at least one).
+pub(crate) fn channel_with_capacity(
+    cleanup: &CleanUp,
+    capacity: usize,
+) -> (EventSink, SinkEvents) {
+    let (events, received) = mpsc::channel(capacity);
     let sink = EventSink {
         events,
         cleanup: cleanup.clone(),

@@ -456,6 +456,7 @@ fn fill(
     if rings.iter().any(|ring| ring.reset) {
         tracing::debug!("hub topic reset by its backplane; ending the stream");
         *ended = true;
+        batch.push_back(EncodedEvent::resume());
         return (true, false);
     }
     let mut lagged = Vec::new();
@@ -470,6 +471,7 @@ fn fill(
                         "hub subscriber lagging; ending its stream"
                     );
                     *ended = true;
+                    batch.push_back(EncodedEvent::resume());
                     metrics::hub::dropped();
                     return (true, false);
                 }
@@ -533,7 +535,10 @@ impl Stream for Subscription {
                     let starting = this.starting.take();
                     match start {
                         Some(start) => this.begin(start, starting.and_then(|s| s.presence)),
-                        None => this.ended = true,
+                        None => {
+                            this.ended = true;
+                            this.batch.push_back(EncodedEvent::resume());
+                        }
                     }
                 }
             }

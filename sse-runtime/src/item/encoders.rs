@@ -3,12 +3,10 @@
 //! stream through `__private::Probe`, so that `Result` items get their own
 //! treatment without specialisation.
 
-use std::fmt::Display;
-
 use bytes::{Bytes, BytesMut};
 
 use crate::event::EventError;
-use crate::item::IntoEvent;
+use crate::item::{IntoEvent, ItemError};
 
 /// Whether the stream goes on after an item, and if not, why.
 #[derive(Debug)]
@@ -21,8 +19,14 @@ pub enum Flow {
     /// instead.
     Failed(EventError),
     /// The item was the user's own `Err`: the stream ends with an error
-    /// event carrying its text, which is theirs to show.
-    UserError(String),
+    /// event. Its text is `public` if the error type chose to show it
+    /// ([`crate::Shown`]), else the generic one; `detail` goes to the log.
+    ItemErr {
+        /// What the client may read, if anything.
+        public: Option<String>,
+        /// The error's own text, for the log.
+        detail: String,
+    },
 }
 
 /// Turns one item of a route's stream into bytes; chosen per stream by
@@ -60,11 +64,14 @@ impl<I: IntoEvent> ItemEncoder<I> for PlainItems {
 #[derive(Debug, Clone, Copy)]
 pub struct ResultItems;
 
-impl<T: IntoEvent, E: Display> ItemEncoder<Result<T, E>> for ResultItems {
+impl<T: IntoEvent, E: ItemError> ItemEncoder<Result<T, E>> for ResultItems {
     fn encode(&self, item: Result<T, E>, buf: &mut BytesMut) -> Flow {
         match item {
             Ok(item) => PlainItems.encode(item, buf),
-            Err(err) => Flow::UserError(err.to_string()),
+            Err(err) => Flow::ItemErr {
+                public: err.public_message(),
+                detail: err.detail(),
+            },
         }
     }
 
@@ -110,11 +117,16 @@ mod tests {
         let (flow, wire) = run(ResultItems, Ok::<_, &str>("x"));
         assert!(matches!(flow, Flow::Continue));
         assert_eq!(wire, "data: x\n\n");
-        let (flow, wire) = run(ResultItems, Err::<&str, _>("gone"));
+        let (flow, wire) = run(ResultItems, Err::<&str, _>("postgres://u:pw@db"));
         assert!(
-            matches!(flow, Flow::UserError(ref text) if text == "gone"),
+            matches!(flow, Flow::ItemErr { public: None, ref detail } if detail == "postgres://u:pw@db"),
             "{flow:?}"
         );
         assert_eq!(wire, "");
+        let (flow, _) = run(ResultItems, Err::<&str, _>(crate::Shown("try later")));
+        assert!(
+            matches!(flow, Flow::ItemErr { public: Some(ref text), .. } if text == "try later"),
+            "{flow:?}"
+        );
     }
 }

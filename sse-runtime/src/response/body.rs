@@ -241,9 +241,10 @@ impl MessageBody for SseBody {
 }
 
 /// Why a stream whose route returned ended: an item ended it with an
-/// error event, or it ran out.
+/// error event, or it ran out (then followed by the end frame, unless the
+/// route opted out).
 fn finished(shared: &RefCell<Shared>) -> EndReason {
-    if shared.borrow().failed {
+    if shared.borrow_mut().ran_out() {
         EndReason::Error
     } else {
         EndReason::Finished

@@ -17,6 +17,7 @@ use futures_core::Stream;
 
 use crate::connection::Place;
 use crate::encode;
+use crate::event::EventName;
 use crate::item::encoders::{Flow, ItemEncoder};
 
 /// Past this many buffered bytes the driver lets the body send them even if
@@ -26,6 +27,9 @@ const HIGH_WATER: usize = 32 * 1024;
 /// What a client is told when the server failed: the detail may hold
 /// anything (a connection string, a password) and goes to the log instead.
 const INTERNAL_ERROR: &str = "internal error";
+
+/// The name of a stream's final error event unless the route names another.
+pub(crate) const DEFAULT_ERROR_EVENT: EventName = EventName::checked("error");
 
 /// What the driver decided before streaming.
 pub(super) enum Start {
@@ -55,6 +59,11 @@ pub(super) struct Shared {
     /// The stream ended with an error event (an `Err` item, a failed or
     /// panicking item).
     pub(super) failed: bool,
+    /// The name of that error event.
+    pub(super) error_event: EventName,
+    /// Whether a stream that runs out ends with the end frame
+    /// (`encode::end_frame`), so that the browser does not replay it.
+    pub(super) end_frame: bool,
 }
 
 impl Shared {
@@ -68,7 +77,19 @@ impl Shared {
             place,
             events: 0,
             failed: false,
+            error_event: DEFAULT_ERROR_EVENT,
+            end_frame: true,
         }))
+    }
+
+    /// The stream ran out: queues the end frame if the route wants one.
+    /// Tells whether the end was a failure.
+    pub(super) fn ran_out(&mut self) -> bool {
+        if !self.failed && self.end_frame {
+            encode::end_frame(self.buf());
+            self.whole = self.buf.len();
+        }
+        self.failed
     }
 
     /// Everything buffered, to hand to actix (all of it whole events).
@@ -96,26 +117,33 @@ impl Shared {
     }
 
     /// Queues one item: as it is if it is an encoded event and nothing else
-    /// is buffered, else encoded into the buffer.
+    /// is buffered, else encoded into the buffer. An encoded event that is
+    /// the resume frame turns the end frame off.
     fn push<I>(&mut self, item: I, encoder: &impl ItemEncoder<I>) -> Flow {
         self.events += 1;
-        let item = if self.buf.is_empty() && self.ready.is_none() {
-            match encoder.encoded(item) {
-                Ok(bytes) => {
-                    self.ready = Some(bytes);
-                    return Flow::Continue;
+        match encoder.encoded(item) {
+            Ok(bytes) => {
+                if encode::is_resume_frame(&bytes) {
+                    self.end_frame = false;
                 }
-                Err(item) => item,
+                if self.buf.is_empty() && self.ready.is_none() {
+                    self.ready = Some(bytes);
+                } else {
+                    self.settle();
+                    self.buf.extend_from_slice(&bytes);
+                    self.whole = self.buf.len();
+                }
+                Flow::Continue
             }
-        } else {
-            self.settle();
-            item
-        };
-        let flow = encoder.encode(item, &mut self.buf);
-        if matches!(flow, Flow::Continue) {
-            self.whole = self.buf.len();
+            Err(item) => {
+                self.settle();
+                let flow = encoder.encode(item, &mut self.buf);
+                if matches!(flow, Flow::Continue) {
+                    self.whole = self.buf.len();
+                }
+                flow
+            }
         }
-        flow
     }
 
     fn buffered(&self) -> usize {
@@ -139,8 +167,17 @@ impl Shared {
         self.failed = true;
         self.settle();
         self.buf.truncate(self.whole);
-        encode::error_event(&mut self.buf, message);
+        encode::error_event(&mut self.buf, self.error_event.as_str(), message);
         self.whole = self.buf.len();
+    }
+
+    /// Ends the stream on the user's own `Err` item: its text if the
+    /// error type shows it, else the generic one with the detail logged.
+    fn end_with_item_error(&mut self, public: Option<String>, detail: &str) {
+        match public {
+            Some(text) => self.end_with_error(&text),
+            None => self.fail_internal("an SSE stream's item was an `Err`", &detail),
+        }
     }
 }
 
@@ -228,9 +265,9 @@ where
                     shared.fail_internal("an SSE item could not be encoded", &err);
                     return Poll::Ready(());
                 }
-                Flow::UserError(text) => {
+                Flow::ItemErr { public, detail } => {
                     *this.state = State::Done;
-                    shared.end_with_error(&text);
+                    shared.end_with_item_error(public, &detail);
                     return Poll::Ready(());
                 }
             }

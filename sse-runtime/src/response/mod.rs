@@ -1,21 +1,23 @@
-//! The SSE response: the route's settings, the entry point the generated
-//! code calls, and the response headers. The driver (`driver.rs`) runs the
-//! route; the body (`body.rs`) writes what it produced.
+//! The SSE response: [`Sse`] (the responder, with every option), the
+//! response headers, and the two halves it is made of. The driver
+//! (`driver.rs`) runs the route; the body (`body.rs`) writes what it
+//! produced.
 //!
-//! Why not `HttpResponse::streaming(stream)`: a route's stream may borrow
-//! from the controller (`&self`), so it cannot be a `'static` stream handed
-//! to actix. Instead the whole method call runs inside one `'static` future,
-//! the *driver*, which owns the controller `Arc` and the stream borrowing
-//! it, and encodes items into a buffer shared with the body. The body polls
-//! the driver, then sends whatever is buffered as one chunk: every event
-//! that was ready at that moment goes out in a single write.
+//! Why not `HttpResponse::streaming(stream)`: an `#[sse]` method's stream
+//! may borrow from the controller (`&self`), so it cannot be a `'static`
+//! stream handed to actix. Instead the whole method call runs inside one
+//! `'static` future, the *driver*, which owns the controller `Arc` and the
+//! stream borrowing it, and encodes items into a buffer shared with the
+//! body. The body polls the driver, then sends whatever is buffered as one
+//! chunk: every event that was ready at that moment goes out in a single
+//! write. A stream handed to [`Sse::from_stream`] is such a driver too, so
+//! both forms share one path.
 
 mod body;
 mod driver;
 mod guard;
+mod responder;
 
-use std::future::Future;
-use std::task::Poll;
 use std::time::Duration;
 
 use actix_web::body::MessageBody;
@@ -26,105 +28,49 @@ use bytes::BytesMut;
 
 pub use body::SseBody;
 pub use driver::Sink;
+pub use responder::Sse;
 
-use crate::cleanup::{CleanUp, CleanupGuard};
+use crate::cleanup::CleanupGuard;
 use crate::connection::Connection;
-use crate::edge::{self, Admission};
 use crate::encode;
-use driver::{Driver, Panicked, Shared, Start};
+use crate::event::EventName;
+use driver::Shared;
 
-/// Per-route settings, filled in by `#[sse(...)]`, which also owns their
-/// defaults (so they are stated once, in `sse-macros/src/route.rs`).
+/// A stream's options: one set, written by [`Sse`]'s builder methods
+/// (which `#[sse(..)]` options expand into), with the defaults stated once,
+/// in [`RouteConfig::DEFAULT`].
 #[derive(Debug, Clone, Copy)]
-pub struct RouteConfig {
+pub(crate) struct RouteConfig {
     /// Comment sent after this much silence; `None` disables keep-alive.
-    pub keep_alive: Option<Duration>,
+    pub(crate) keep_alive: Option<Duration>,
     /// `retry:` hint sent first in the stream (and again when the server
     /// stops).
-    pub retry: Option<Duration>,
+    pub(crate) retry: Option<Duration>,
     /// The stream is closed after this long.
-    pub max_duration: Option<Duration>,
+    pub(crate) max_duration: Option<Duration>,
     /// The stream is closed after this long without an event.
-    pub idle_timeout: Option<Duration>,
+    pub(crate) idle_timeout: Option<Duration>,
     /// The stream is closed when its client takes no bytes for this long:
     /// `None` for the server's default (`SseSettings::write_timeout`),
     /// `Some(None)` for no timeout.
-    pub write_timeout: Option<Option<Duration>>,
+    pub(crate) write_timeout: Option<Option<Duration>>,
+    /// The name of the final event an error ends the stream with.
+    pub(crate) error_event: EventName,
+    /// Whether a stream that ran out ends with the end frame, so that the
+    /// browser's reconnect is answered `204` (`false`: it replays).
+    pub(crate) end_frame: bool,
 }
 
-/// Runs a route: calls `route` with a [`Sink`], waits until it either
-/// refuses the request or starts streaming, and answers accordingly.
-///
-/// Once the route has returned a stream the answer is an event stream,
-/// whatever happens next: a panic among the first items (polled here,
-/// before the response is sent) becomes the stream's error event, so a
-/// browser's `EventSource` reconnects instead of giving up on a 500. Only a
-/// panic in the route method itself, before there is a stream, is a 500.
-pub async fn respond<F, Fut>(
-    conn: Connection,
-    config: RouteConfig,
-    cleanup: CleanUp,
-    route: F,
-) -> Result<HttpResponse<SseBody>, actix_web::Error>
-where
-    F: FnOnce(Sink) -> Fut,
-    Fut: Future<Output = ()> + 'static,
-{
-    // Owns the cleanup from here on: a refusal, a panic, or actix dropping
-    // this future all run it.
-    let guard = CleanupGuard(cleanup);
-    // Under an `SseEdge`: the caps decide before the route's method runs.
-    let pending = match edge::admit() {
-        Admission::Unobserved => None,
-        Admission::Open(pending) => Some(pending),
-        Admission::Reconnect(retry) => return Ok(shed_stream(retry, guard, conn)),
-        Admission::Refuse(error) => return Err(error.into()),
+impl RouteConfig {
+    pub(crate) const DEFAULT: RouteConfig = RouteConfig {
+        keep_alive: Some(Duration::from_secs(15)),
+        retry: None,
+        max_duration: None,
+        idle_timeout: None,
+        write_timeout: None,
+        error_event: driver::DEFAULT_ERROR_EVENT,
+        end_frame: true,
     };
-    let mut buf = BytesMut::new();
-    if let Some(retry) = config.retry {
-        encode::retry_hint(&mut buf, retry);
-    }
-    let shared = Shared::new(buf, conn.place.clone());
-    let mut driver = Driver::start(route, &shared);
-    let finished = std::future::poll_fn(|cx| {
-        let _entered = pending.as_ref().map(|p| p.span().enter());
-        let finished = match driver.poll(cx) {
-            Poll::Ready(Ok(())) => true,
-            Poll::Ready(Err(Panicked(message))) => {
-                let mut shared = shared.borrow_mut();
-                if !matches!(shared.start, Start::Streaming) {
-                    tracing::error!(
-                        route = &*shared.place.route,
-                        peer = ?shared.place.peer,
-                        panic = %message,
-                        "an SSE route method panicked before returning a stream",
-                    );
-                    return Poll::Ready(Err(actix_web::error::ErrorInternalServerError(
-                        "the SSE route panicked",
-                    )));
-                }
-                shared.fail_internal("an SSE stream panicked", &message);
-                true
-            }
-            Poll::Pending => false,
-        };
-        let undecided = matches!(shared.borrow().start, Start::Undecided);
-        if finished || !undecided {
-            Poll::Ready(Ok(finished))
-        } else {
-            Poll::Pending
-        }
-    })
-    .await?;
-    let start = std::mem::replace(&mut shared.borrow_mut().start, Start::Streaming);
-    if let Start::Rejected(error) = start {
-        return Err(error);
-    }
-    let driver = (!finished).then_some(driver);
-    let watch = pending.map(edge::Pending::open);
-    Ok(sse_response(SseBody::new(
-        shared, driver, &config, guard, conn, watch,
-    )))
 }
 
 /// The answer to a request shed by a cap, for a client that would give up
@@ -134,12 +80,11 @@ fn shed_stream(retry: Duration, guard: CleanupGuard, conn: Connection) -> HttpRe
     encode::busy_frame(&mut buf, retry);
     let config = RouteConfig {
         keep_alive: None,
-        retry: None,
-        max_duration: None,
-        idle_timeout: None,
-        write_timeout: None,
+        end_frame: false,
+        ..RouteConfig::DEFAULT
     };
     let shared = Shared::new(buf, conn.place.clone());
+    shared.borrow_mut().end_frame = false;
     sse_response(SseBody::new(shared, None, &config, guard, conn, None))
 }
 

@@ -64,7 +64,8 @@ use crate::socket;
 /// [`SseSettings::on_connect`] from it instead. Routes on a server without
 /// the hook still work: their streams only lack the write timeout, the
 /// send-buffer cap and the drain deadline (a client that stops reading then
-/// holds its connection, and a server stop, until actix's own timeouts).
+/// holds its connection, and a server stop, until actix's own timeouts);
+/// each worker thread logs a warning at its first such stream.
 pub trait SseServerExt: Sized {
     /// Applies [`SseSettings::default()`]; see the trait docs.
     fn sse_defaults(self) -> Self {

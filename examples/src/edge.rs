@@ -21,7 +21,6 @@
 //! }
 //! ```
 
-use std::any::Any;
 use std::future::ready;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -30,15 +29,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_cors::Cors;
-use actix_tls::accept::rustls_0_23::TlsStream;
-use actix_web::dev::{Extensions, Server};
+use actix_web::dev::Server;
 use actix_web::http::header::{self, HeaderName};
-use actix_web::rt::net::TcpStream;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use sse_runtime::{Limits, SseEdge, SseSettings};
+use sse_runtime::{Limits, SseEdge, SseServerExt};
 
 use crate::Examples;
 
@@ -184,20 +181,10 @@ pub fn load_tls(cert: &Path, key: &Path) -> io::Result<rustls::ServerConfig> {
     server_config(certs, key)
 }
 
-/// The connection hook of `.sse_defaults()`, extended to TLS: the hook
-/// recognises plain TCP by itself; under TLS it is given the TCP stream the
-/// TLS stream wraps, so HTTPS streams get the write timeout and the
-/// send-buffer cap too.
-fn on_connect(settings: SseSettings) -> impl Fn(&dyn Any, &mut Extensions) + Send + Sync + Clone {
-    move |conn, extensions| match conn.downcast_ref::<TlsStream<TcpStream>>() {
-        Some(tls) => settings.attach(tls.get_ref().0, extensions),
-        None => settings.on_connect(conn, extensions),
-    }
-}
-
 /// Binds a server for `examples` with `edge`'s transport, caps and
 /// metrics, behind [`dev_cors`], with the runtime's connection defaults
-/// (`SseSettings::default()`, half-closed connections closed); returns it
+/// (`.sse_defaults()`: write timeout, send-buffer cap and drain deadline,
+/// over TLS too; half-closed connections closed); returns it
 /// (not yet awaited) with the address it listens on.
 pub fn serve(
     examples: &Examples,
@@ -232,8 +219,9 @@ pub fn serve(
             })
     })
     .workers(workers)
-    .h1_allow_half_closed(false)
-    .on_connect(on_connect(SseSettings::default()))
+    // Under TLS too: sse-runtime's `rustls-0_23` feature lets the hook see
+    // the TCP socket under `bind_rustls_0_23`'s stream.
+    .sse_defaults()
     .shutdown_timeout(1);
     let server = match edge.transport {
         Transport::Http1 => server.bind(addr)?,

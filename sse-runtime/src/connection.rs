@@ -101,18 +101,29 @@ pub(crate) fn keep_h2_receive_half(req: &mut ServiceRequest) {
 }
 
 /// Once per worker thread: a real connection (it has a peer address)
-/// without the handle means the server was set up without the hook, or
-/// with it after `bind`.
+/// without the handle means the server was set up without the hook, with it
+/// after `bind`, behind a custom hook that does not pass the connection on,
+/// or on a transport the hook does not know (TLS without the `rustls-0_23`
+/// feature).
+///
+/// Per thread rather than per process, so that the warning cannot be used
+/// up by one server (a test's, an admin port's) and then stay silent for
+/// another in the same process: every server's workers are threads of
+/// their own. Per thread rather than per stream, so that a server that
+/// runs unhardened on purpose logs a handful of lines, not one per client.
+/// A thread-local flag also costs no synchronisation on the request path.
 fn warn_unhooked() {
     thread_local! {
         static WARNED: Cell<bool> = const { Cell::new(false) };
     }
     if !WARNED.replace(true) {
         tracing::warn!(
-            "SSE stream on a server without sse_runtime's connection hook: streams run \
-             without a write timeout, send-buffer cap or stop deadline; call \
-             `.sse_defaults()` on the HttpServer before `.bind(..)` (or, with an \
-             `on_connect` hook of your own, call `SseSettings::on_connect` from it)"
+            "SSE stream on a connection that sse_runtime's connection hook did not see: \
+             its streams run without a write timeout, send-buffer cap or stop deadline. \
+             Fix: call `.sse_defaults()` or `.sse_settings(..)` on the HttpServer before \
+             `.bind(..)` (for HTTPS through `bind_rustls_0_23`, also enable sse-runtime's \
+             `rustls-0_23` feature); with a custom `on_connect` hook, call \
+             `SseSettings::on_connect` from it. Logged once per worker thread"
         );
     }
 }

@@ -40,6 +40,7 @@
 //! | `testing` | `sse_runtime::test`: in-process test helpers that call a service and read its events, for testing servers; implies `parser`. Usually a dev-dependency feature |
 //! | `metrics` | `sse_runtime::metrics`: stream counts, bytes, shed requests and clean-up latency through the `metrics` facade, for streams under an [`SseEdge`] |
 //! | `redis` | `sse_runtime::backplane`: `Hub::builder().redis(url)`, a hub shared by several server instances through Redis (ids, history, delivery, recovery) |
+//! | `rustls-0_23` | [`sse_defaults()`](SseServerExt::sse_defaults)' connection hook also sees through actix-web's `bind_rustls_0_23` (rustls 0.23), so HTTPS streams get the write timeout, the send-buffer cap and the drain deadline; turns on actix-web's feature of the same name |
 //!
 //! ```toml
 //! [dev-dependencies]

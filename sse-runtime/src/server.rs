@@ -39,11 +39,33 @@ use crate::socket;
 ///   socket, through which SSE streams get the [`SseSettings`]: the write
 ///   timeout, the send-buffer cap, and the drain deadline of a server stop.
 ///
+/// The hook recognises plain TCP (`bind`, `bind_auto_h2c`), Unix sockets
+/// (`listen_uds`), and, with this crate's `rustls-0_23` feature, HTTPS
+/// through `bind_rustls_0_23`, HTTP/2 by ALPN included:
+///
+/// ```no_run
+/// # async fn run(tls: rustls::ServerConfig) -> std::io::Result<()> {
+/// use actix_web::{App, HttpServer};
+/// use sse_runtime::SseServerExt;
+///
+/// // Cargo.toml: sse-runtime = { version = "0.1", features = ["rustls-0_23"] }
+/// let server = HttpServer::new(|| App::new())
+///     .sse_defaults()
+///     .bind_rustls_0_23(("0.0.0.0", 8443), tls)?
+///     .run();
+/// sse_runtime::serve(server).await
+/// # }
+/// ```
+///
+/// For another TLS stack, install your own hook and hand it the TCP stream
+/// under the TLS layer ([`SseSettings::attach`]).
+///
 /// It replaces any `on_connect` hook set before; if you need your own, call
 /// [`SseSettings::on_connect`] from it instead. Routes on a server without
 /// the hook still work: their streams only lack the write timeout, the
 /// send-buffer cap and the drain deadline (a client that stops reading then
-/// holds its connection, and a server stop, until actix's own timeouts).
+/// holds its connection, and a server stop, until actix's own timeouts);
+/// each worker thread logs a warning at its first such stream.
 pub trait SseServerExt: Sized {
     /// Applies [`SseSettings::default()`]; see the trait docs.
     fn sse_defaults(self) -> Self {
@@ -76,8 +98,10 @@ impl SseSettings {
     /// The connection hook that [`SseServerExt`] installs, for servers that
     /// need an `on_connect` hook of their own: call it from yours.
     ///
-    /// It recognises plain TCP connections (and Unix sockets on Unix). For
-    /// TLS, pass the TCP stream under the TLS layer to [`attach`](Self::attach).
+    /// It recognises plain TCP connections, Unix sockets on Unix, and, with
+    /// the `rustls-0_23` feature, the rustls 0.23 stream of
+    /// `bind_rustls_0_23`. For another TLS stack (openssl, say), pass the
+    /// TCP stream under the TLS layer to [`attach`](Self::attach) instead.
     ///
     /// ```no_run
     /// use actix_web::{App, HttpServer};

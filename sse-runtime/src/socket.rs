@@ -67,13 +67,27 @@ impl Drop for Handle {
 }
 
 /// Duplicates the socket of an accepted connection, if it is of a kind this
-/// crate knows (plain TCP; a Unix socket on Unix), and stores the handle in
-/// `extensions`. Other connection types (TLS streams) are left alone: their
-/// streams run without the socket-level protections; see
-/// [`SseSettings::attach`].
+/// crate knows, and stores the handle in `extensions`: plain TCP, a Unix
+/// socket on Unix, and (feature `rustls-0_23`) the TCP stream under
+/// actix-tls's rustls 0.23 stream, which is what `bind_rustls_0_23` hands
+/// the hook. Other connection types are left alone: their streams run
+/// without the socket-level protections; see [`SseSettings::attach`].
+///
+/// Under TLS the socket is still the right handle: the protections act on
+/// the kernel's buffers and on the connection as a whole, beneath the TLS
+/// layer, and a `shutdown` there makes actix's TLS reads and writes fail
+/// just as it does for plain TCP.
 pub(crate) fn attach_any(settings: SseSettings, conn: &dyn Any, extensions: &mut Extensions) {
     if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
         attach(settings, dup(tcp), extensions);
+        return;
+    }
+    #[cfg(feature = "rustls-0_23")]
+    if let Some(tls) = conn
+        .downcast_ref::<actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>>()
+    {
+        // `get_ref` is tokio-rustls's: the transport and the TLS session.
+        attach(settings, dup(tls.get_ref().0), extensions);
         return;
     }
     #[cfg(unix)]

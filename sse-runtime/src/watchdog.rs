@@ -30,8 +30,9 @@
 //!
 //! **Stop.** Once a server stop begins, every watched connection gets the
 //! drain deadline: the task waits for each to close and shuts down those
-//! still open when it passes. A stream that ends during a stop stays
-//! watched for that; one that ends before does not.
+//! still open when it passes, then gives actix a moment to drop them, so
+//! that actix's own stop finds no connection left. A stream that ends
+//! during a stop stays watched for that; one that ends before does not.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -303,8 +304,18 @@ impl Watched {
     }
 }
 
+/// How long a drain that shut its connection down waits for actix to drop
+/// it. actix's read and write fail at once after the shutdown, so this is
+/// normally a turn of the worker's event loop; the bound only keeps a
+/// connection that lingers anyway from holding the stop.
+const DROP_AFTER_SHUTDOWN: Duration = Duration::from_millis(250);
+
 /// Waits for the connection to close; shuts it down if it is still open
-/// after `deadline`. The ticket keeps the server's stop waiting until then.
+/// after `deadline`, then waits (briefly) for actix to drop it. The ticket
+/// keeps the server's stop waiting until then: a graceful actix stop that
+/// finds any connection still open looks again only a second later, so
+/// releasing the stop at the shutdown itself, before actix has noticed it,
+/// made about one stop in two take that extra second.
 async fn drain(socket: Weak<Handle>, deadline: Duration, place: Place, _ticket: WatchTicket) {
     // Not keeping the handle: its drop is the close waited for.
     let Some(closed) = socket.upgrade().map(|handle| handle.closed()) else {
@@ -318,7 +329,7 @@ async fn drain(socket: Weak<Handle>, deadline: Duration, place: Place, _ticket: 
         return;
     }
     tokio::select! {
-        () = closed => {}
+        () = closed.as_mut() => {}
         () = tokio::time::sleep(deadline) => {
             // The client did not take the stream's last bytes.
             abort(
@@ -328,6 +339,8 @@ async fn drain(socket: Weak<Handle>, deadline: Duration, place: Place, _ticket: 
                     "SSE connection still open after the stop's drain deadline ({deadline:?}); closing it"
                 ),
             );
+            // The handle goes with the connection: its drop is actix done.
+            let _ = tokio::time::timeout(DROP_AFTER_SHUTDOWN, closed).await;
         }
     }
 }
@@ -509,6 +522,54 @@ mod tests {
             tokio::time::advance(Duration::from_secs(1)).await;
             settle().await;
             assert!(!conn.stall.timed_out());
+        });
+    }
+
+    /// A drain that shuts its connection down keeps the stop waiting until
+    /// actix has dropped the connection (its handle), and no longer than
+    /// `DROP_AFTER_SHUTDOWN` if it does not.
+    #[test]
+    fn a_drain_ends_when_the_shut_connection_is_dropped() {
+        paused(async {
+            let streams = Arc::new(Streams::default());
+            let stop = streams.stop_signal();
+            let place = || Place {
+                route: Rc::from("/t"),
+                peer: None,
+            };
+            let dropped = Rc::new(Cell::new(false));
+            let lingering = Rc::new(Cell::new(false));
+            let kept = conn();
+            let mut conn = conn();
+            let deadline = Duration::from_millis(200);
+            for (conn, done) in [(&conn, &dropped), (&kept, &lingering)] {
+                let drain = drain(conn.handle.downgrade(), deadline, place(), stop.watch());
+                let done = done.clone();
+                actix_rt::spawn(async move {
+                    drain.await;
+                    done.set(true);
+                });
+            }
+            settle().await;
+            tokio::time::advance(Duration::from_millis(201)).await;
+            settle().await;
+            assert!(shut(&mut conn), "not shut down at the deadline");
+            assert!(
+                !dropped.get(),
+                "the stop was released before actix dropped the connection"
+            );
+            let Conn { handle, .. } = conn;
+            drop(handle);
+            settle().await;
+            assert!(dropped.get(), "the drop did not end the drain");
+            assert!(!lingering.get());
+            tokio::time::advance(DROP_AFTER_SHUTDOWN - Duration::from_millis(5)).await;
+            settle().await;
+            assert!(!lingering.get(), "released before the bound");
+            // tokio's timers fire on the millisecond tick after the deadline.
+            tokio::time::advance(Duration::from_millis(7)).await;
+            settle().await;
+            assert!(lingering.get(), "a lingering connection held the stop");
         });
     }
 

@@ -5,9 +5,9 @@
 //!   `127.0.0.1:<free port>`, stopped by its [`TestServer`] explicitly or
 //!   on drop, on the test's own actix `System` or on a thread of its own;
 //! * [`RawRequest`] → [`RawResponse`]: an HTTP/1.1 client over a
-//!   `TcpStream` that shows the wire as it is (chunks, their arrival
-//!   times, headers in order), sends any header, and can half-close, reset
-//!   or stop reading; [`EventReader`] parses its body with
+//!   `TcpStream` (or TLS over one, feature `tls`) that shows the wire as it
+//!   is (chunks, their arrival times, headers in order), sends any header,
+//!   and can half-close, reset or stop reading; [`EventReader`] parses its body with
 //!   `sse_runtime::parse`, as a browser would;
 //! * [`within`] and [`wait_until`]: bounded waits, so that a broken test
 //!   fails with a message instead of hanging;

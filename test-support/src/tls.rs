@@ -2,7 +2,11 @@
 //! clients trust exactly it, and nothing is read from or written to disk.
 
 use std::fmt;
+use std::io;
 use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 
 /// A self-signed certificate for `127.0.0.1` and `localhost`, and the
 /// rustls server configuration that presents it (ALPN: `h2`, then
@@ -62,4 +66,30 @@ impl Default for TestCert {
     fn default() -> Self {
         TestCert::new()
     }
+}
+
+/// A client configuration that trusts exactly the certificate `pem` and
+/// offers only HTTP/1.1 by ALPN (the raw client speaks nothing else), with
+/// ring as the crypto provider, as the servers have.
+pub(crate) fn http1_client_config(pem: &str) -> io::Result<Arc<rustls::ClientConfig>> {
+    let invalid = |err: String| io::Error::new(io::ErrorKind::InvalidInput, err);
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+        let cert = cert.map_err(|err| invalid(format!("a certificate to trust: {err}")))?;
+        roots
+            .add(cert)
+            .map_err(|err| invalid(format!("a certificate to trust: {err}")))?;
+    }
+    if roots.is_empty() {
+        return Err(invalid("no certificate to trust in the PEM given".into()));
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|err| invalid(format!("TLS versions: {err}")))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
 }

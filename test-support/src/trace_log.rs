@@ -45,6 +45,40 @@ impl TraceLog {
         (log, tracing::subscriber::set_default(subscriber))
     }
 
+    /// Captures what every thread of the process logs from now on (`DEBUG`
+    /// and above, no colours, each line naming its thread): for servers,
+    /// whose workers are threads of their own.
+    ///
+    /// A process has one global subscriber, set once: call this at most
+    /// once per test binary, and keep the tests that read it from running
+    /// side by side (one test in the binary, say), since every thread's
+    /// lines land in the one log.
+    ///
+    /// # Panics
+    /// If a global subscriber is already set.
+    pub fn capture_process() -> TraceLog {
+        let log = TraceLog::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing::Level::DEBUG)
+            .with_thread_names(true)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("capture_process: a global subscriber is already set");
+        log
+    }
+
+    /// Every line that contains `needle`, in order.
+    pub fn lines_with(&self, needle: &str) -> Vec<String> {
+        self.text()
+            .lines()
+            .filter(|line| line.contains(needle))
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// All that was written so far (lossy UTF-8: a test should not fail
     /// on the encoding of a line it does not look at).
     pub fn text(&self) -> String {

@@ -1,4 +1,5 @@
-//! A raw HTTP/1.1 client over a `TcpStream`: it sees the response exactly
+//! A raw HTTP/1.1 client over a `TcpStream` (or TLS over one, feature
+//! `tls`: [`RawRequest::tls`]): it sees the response exactly
 //! as framed on the wire (one [`Chunk`] per HTTP chunk, with the time it
 //! arrived), sends any request ([`RawRequest`]), and can leave the way real
 //! clients do: a FIN ([`RawResponse::half_close`]), an RST

@@ -6,11 +6,10 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use memchr::memmem;
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpSocket;
+use tokio::net::{TcpSocket, TcpStream};
 
 use super::head::{Head, MAX_HEAD};
-use super::wire::Wire;
+use super::wire::{Transport, Wire};
 use super::RawResponse;
 use crate::text::lossy;
 use crate::wait::STEP;
@@ -44,6 +43,9 @@ pub struct RawRequest {
     read_size: usize,
     recv_buffer: Option<u32>,
     timeout: Duration,
+    /// The certificate to trust (PEM) when speaking TLS.
+    #[cfg(feature = "tls")]
+    tls: Option<String>,
 }
 
 impl fmt::Debug for RawRequest {
@@ -69,6 +71,8 @@ impl RawRequest {
             read_size: DEFAULT_READ_SIZE,
             recv_buffer: None,
             timeout: STEP,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
@@ -105,6 +109,17 @@ impl RawRequest {
     /// makes a client that stops reading stall the server's writes soon.
     pub fn recv_buffer_size(mut self, bytes: u32) -> Self {
         self.recv_buffer = Some(bytes);
+        self
+    }
+
+    /// Speaks TLS, trusting exactly the certificate `cert_pem` (a TLS test
+    /// server's [`cert_pem`](crate::TestServer::cert_pem)), and offering
+    /// only HTTP/1.1 by ALPN. The client reads the socket only when asked,
+    /// as over plain TCP, so it can stall a server's writes the same way.
+    /// Feature `tls`.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, cert_pem: &str) -> Self {
+        self.tls = Some(cert_pem.to_owned());
         self
     }
 
@@ -172,8 +187,9 @@ impl RawRequest {
             if let Some(size) = self.recv_buffer {
                 socket.set_recv_buffer_size(size)?;
             }
-            let mut stream = socket.connect(addr).await?;
+            let stream = socket.connect(addr).await?;
             stream.set_nodelay(true)?;
+            let mut stream = self.transport(stream, addr).await?;
             stream.write_all(&bytes).await?;
             Ok(RawConnection {
                 wire: Wire::new(stream, self.read_size, Instant::now()),
@@ -181,6 +197,24 @@ impl RawRequest {
             })
         })
         .await
+    }
+
+    /// `tcp` as the request travels on it: as it is, or after a TLS
+    /// handshake.
+    async fn transport(&self, tcp: TcpStream, addr: SocketAddr) -> io::Result<Transport> {
+        #[cfg(feature = "tls")]
+        if let Some(pem) = &self.tls {
+            let config = crate::tls::http1_client_config(pem)?;
+            let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+            let tls = tokio_rustls::TlsConnector::from(config)
+                .connect(name, tcp)
+                .await?;
+            return Ok(Transport::Tls(Box::new(tls)));
+        }
+        // Only TLS names the server.
+        #[cfg(not(feature = "tls"))]
+        let _ = addr;
+        Ok(Transport::Tcp(tcp))
     }
 
     /// The request as it goes on the wire.

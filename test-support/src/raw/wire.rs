@@ -1,5 +1,5 @@
-//! One client connection: the socket and its read buffer, with the times
-//! and counts that the response reports.
+//! One client connection: the socket (plain TCP, or TLS over it) and its
+//! read buffer, with the times and counts that the response reports.
 
 use std::fmt;
 use std::io;
@@ -10,10 +10,62 @@ use tokio::net::TcpStream;
 
 use crate::text::lossy;
 
+/// What the HTTP/1.1 bytes travel on.
+pub(crate) enum Transport {
+    /// Plain TCP.
+    Tcp(TcpStream),
+    /// TLS over TCP (feature `tls`). Boxed: the TLS state is large, and
+    /// most connections are plain.
+    #[cfg(feature = "tls")]
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl Transport {
+    /// The TCP socket itself, under TLS too: what a reset and the debug
+    /// output act on.
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Transport::Tcp(tcp) => tcp,
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => tls.get_ref().0,
+        }
+    }
+
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Transport::Tcp(tcp) => tcp.read(buf).await,
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => tls.read(buf).await,
+        }
+    }
+
+    /// Writes all of `bytes` and flushes them: TLS holds records back
+    /// until flushed.
+    pub(crate) async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Transport::Tcp(tcp) => tcp.write_all(bytes).await,
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => {
+                tls.write_all(bytes).await?;
+                tls.flush().await
+            }
+        }
+    }
+
+    /// Closes the sending side; under TLS, after a `close_notify`.
+    async fn shutdown(&mut self) -> io::Result<()> {
+        match self {
+            Transport::Tcp(tcp) => tcp.shutdown().await,
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => tls.shutdown().await,
+        }
+    }
+}
+
 /// A connected socket and the bytes received but not consumed yet:
 /// `buf[pos..end]`.
 pub(crate) struct Wire {
-    stream: TcpStream,
+    stream: Transport,
     buf: Vec<u8>,
     pos: usize,
     end: usize,
@@ -35,7 +87,7 @@ impl fmt::Debug for Wire {
     // The buffer is mostly stale bytes: show what is pending instead.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Wire")
-            .field("peer", &self.stream.peer_addr().ok())
+            .field("peer", &self.stream.tcp().peer_addr().ok())
             .field("pending", &lossy(self.pending()))
             .field("reads", &self.reads)
             .finish_non_exhaustive()
@@ -43,7 +95,7 @@ impl fmt::Debug for Wire {
 }
 
 impl Wire {
-    pub(crate) fn new(stream: TcpStream, read_size: usize, sent_at: Instant) -> Self {
+    pub(crate) fn new(stream: Transport, read_size: usize, sent_at: Instant) -> Self {
         Wire {
             stream,
             buf: Vec::new(),
@@ -106,7 +158,7 @@ impl Wire {
 
     /// Closes the connection with an RST instead of a FIN.
     pub(crate) fn reset(self) -> io::Result<()> {
-        socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO))?;
+        socket2::SockRef::from(self.stream.tcp()).set_linger(Some(Duration::ZERO))?;
         drop(self.stream);
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! The hub behind `#[sse]` routes, over real loopback sockets: resume with
 //! `Last-Event-ID` (and the `lastEventId` query fallback) while a publisher
 //! races, the `sse-missed` signal, a stalled client among 100 readers,
-//! `204` after close, presence, and publishes from many threads.
+//! `204` after close and `410` for a publish to it, presence, and
+//! publishes from many threads.
 //!
 //! Clients are sse-test-support's raw HTTP/1.1 client (one with a tiny
 //! receive buffer stalls), read through the runtime's WHATWG parser.
@@ -67,22 +68,25 @@ impl Routes {
 
     /// Publishes the body to a topic; answers `202 {"id": …}`.
     #[post("topic/{topic}")]
-    async fn publish(&self, topic: web::Path<String>, body: String) -> HttpResponse {
+    async fn publish(
+        &self,
+        topic: web::Path<String>,
+        body: String,
+    ) -> actix_web::Result<HttpResponse> {
         publish(&self.hub, &topic, body).await
     }
 
     /// Publishes the body to a room.
     #[post("room/{room}")]
-    async fn say(&self, room: web::Path<String>, body: String) -> HttpResponse {
+    async fn say(&self, room: web::Path<String>, body: String) -> actix_web::Result<HttpResponse> {
         publish(&self.hub, &format!("room/{room}"), body).await
     }
 }
 
-async fn publish(hub: &Hub, topic: &str, body: String) -> HttpResponse {
-    match hub.publish(topic, body).await {
-        Ok(id) => HttpResponse::Accepted().json(serde_json::json!({ "id": id.to_string() })),
-        Err(err) => HttpResponse::Conflict().body(err.to_string()),
-    }
+/// A failed publish answers what `PublishError` documents (`?`).
+async fn publish(hub: &Hub, topic: &str, body: String) -> actix_web::Result<HttpResponse> {
+    let id = hub.publish(topic, body).await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({ "id": id.to_string() })))
 }
 
 // ---------------------------------------------------------------------------
@@ -480,9 +484,12 @@ async fn a_closed_topic_ends_its_streams_and_then_answers_204() {
         assert_eq!(response.status(), 204, "{id:?}");
         assert!(response.body_to_end(WAIT).await.unwrap().is_empty());
     }
-    // Publishing to it is refused.
+    // Publishing to it is refused: `410 Gone`, with nothing of the error's
+    // own text (it names the topic).
     let response = send(client().post(server.url("/hub/topic/task")).body("late")).await;
-    assert_eq!(response.status(), 409);
+    assert_eq!(response.status(), 410);
+    let text = String::from_utf8(body(response).await).unwrap();
+    assert_eq!(text, "gone\n");
 }
 
 #[actix_web::test]

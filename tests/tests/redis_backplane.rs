@@ -4,8 +4,9 @@
 //! publisher races, a lost pub/sub message recovered from the stream, a
 //! killed pub/sub connection, Redis restarted with and without
 //! persistence, an instance that stops, two actix servers sharing a room
-//! over HTTP, Redis unreachable at start, and `publish_blocking` from a
-//! plain thread.
+//! over HTTP, Redis unreachable at start, a publish while Redis is down
+//! (`503` with `Retry-After`, in-process and over HTTP), and
+//! `publish_blocking` from a plain thread.
 //!
 //! Two or three hub instances live in the test process, each with its own
 //! connections, exactly as separate processes would have.
@@ -611,4 +612,119 @@ async fn browsers_on_two_servers_share_a_room_and_resume_on_either() {
     drop(on_a);
     server_a.stop().await;
     server_b.stop().await;
+}
+
+/// A route that publishes its body, answering failures with `?`: what
+/// `PublishError` documents.
+struct Publisher {
+    hub: Hub,
+}
+
+#[controller("pub")]
+impl Publisher {
+    #[post("{topic}")]
+    async fn publish(
+        &self,
+        topic: actix_web::web::Path<String>,
+        body: String,
+    ) -> actix_web::Result<actix_web::HttpResponse> {
+        let id = self.hub.publish(topic.as_str(), body).await?;
+        Ok(actix_web::HttpResponse::Accepted().body(id.to_string()))
+    }
+}
+
+/// Whether `text` shows anything of the failure's cause.
+fn leaks(text: &str) -> bool {
+    [
+        "redis",
+        "refused",
+        "os error",
+        "127.0.0.1",
+        "backplane",
+        "secret",
+    ]
+    .iter()
+    .any(|word| text.to_ascii_lowercase().contains(word))
+}
+
+#[actix_web::test]
+async fn a_publish_while_redis_is_down_is_a_503_with_retry_after_and_no_internal_text() {
+    use actix_web::test;
+    use sse_test_support::fetch::{client, send, text};
+
+    let mut redis = RedisServer::start(false).await.unwrap();
+    let hub = Hub::builder()
+        .history(10)
+        .redis(redis.url())
+        .timeout(Duration::from_millis(500))
+        .build()
+        .await
+        .unwrap();
+    let server = {
+        let hub = hub.clone();
+        sse_test_support::serve(move || {
+            actix_web::App::new().service(Publisher { hub: hub.clone() })
+        })
+    };
+    let app =
+        test::init_service(actix_web::App::new().service(Publisher { hub: hub.clone() })).await;
+    let post = || {
+        test::TestRequest::post()
+            .uri("/pub/secret-room")
+            .set_payload("hi")
+            .to_request()
+    };
+    let url = server.url("/pub/secret-room");
+
+    let response = send(client().post(&url).body("hi")).await;
+    assert_eq!(response.status(), 202);
+    let response = sse_test_support::call_service(&app, post()).await;
+    assert_eq!(response.status(), 202);
+
+    assert!(redis.pid().is_some());
+    redis.kill(); // SIGKILL by its PID, as a crash
+
+    // In-process, on this thread: the answer and what is logged.
+    let (log, _guard) = sse_test_support::TraceLog::capture_thread();
+    let response = sse_test_support::call_service(&app, post()).await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        response.headers().get("retry-after").map(|v| v.as_bytes()),
+        Some(&b"5"[..])
+    );
+    let body = sse_test_support::read_body(response).await;
+    let body = String::from_utf8(body.to_vec()).unwrap();
+    assert_eq!(body, "service unavailable, retry later\n");
+    assert!(!leaks(&body), "{body:?}");
+    let logged = log.line_with("hub publish failed");
+    assert!(
+        logged.contains("WARN") && logged.contains("redis backplane"),
+        "{logged}"
+    );
+
+    // Over HTTP, from a real server.
+    let response = timeout(STEP, send(client().post(&url).body("hi")))
+        .await
+        .expect("answered within the backplane's timeout");
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        response.headers().get("retry-after").map(|v| v.as_bytes()),
+        Some(&b"5"[..])
+    );
+    let body = text(response).await;
+    assert!(!leaks(&body), "{body:?}");
+
+    // Back up: publishes succeed again.
+    redis.restart().await.unwrap();
+    let deadline = Instant::now() + STEP;
+    loop {
+        let response = send(client().post(&url).body("hi")).await;
+        if response.status() == 202 {
+            break;
+        }
+        assert_eq!(response.status(), 503);
+        assert!(Instant::now() < deadline, "publishes never recovered");
+        sleep(Duration::from_millis(50)).await;
+    }
+    server.stop().await;
 }

@@ -58,8 +58,9 @@
 //!
 //! * Redis unreachable when the hub is built: [`RedisHub::build`] fails.
 //! * Redis down or restarting: `publish` fails with
-//!   `PublishError::Backplane` (nothing is published; HTTP `503` when
-//!   returned from a handler), within the response timeout
+//!   `PublishError::Backplane` (nothing is published; `503` with
+//!   `Retry-After` and a generic body when returned from a handler, the
+//!   cause logged), within the response timeout
 //!   ([`RedisHub::timeout`]). Subscribers stay connected (idle); the
 //!   reader reconnects and resubscribes by itself with backoff (50 ms
 //!   doubling up to 2 s), then catches up from the streams: no gap, or,

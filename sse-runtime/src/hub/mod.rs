@@ -24,13 +24,18 @@
 //!         self.hub.subscribe([format!("chat/{room}")]).after(last).start()
 //!     }
 //!
-//!     /// `POST /chat/{room}`: publishes a message, answers with its id.
+//!     /// `POST /chat/{room}`: publishes a message, answers with its id
+//!     /// (a failed publish answers what `PublishError` documents: `410`
+//!     /// for a closed topic, `503` with `Retry-After` for a backplane
+//!     /// outage).
 //!     #[post("{room}")]
-//!     async fn post(&self, room: web::Path<String>, message: web::Json<Message>) -> HttpResponse {
-//!         match self.hub.publish(format!("chat/{room}"), &*message).await {
-//!             Ok(id) => HttpResponse::Accepted().json(serde_json::json!({ "id": id.to_string() })),
-//!             Err(err) => HttpResponse::InternalServerError().body(err.to_string()),
-//!         }
+//!     async fn post(
+//!         &self,
+//!         room: web::Path<String>,
+//!         message: web::Json<Message>,
+//!     ) -> actix_web::Result<HttpResponse> {
+//!         let id = self.hub.publish(format!("chat/{room}"), &*message).await?;
+//!         Ok(HttpResponse::Accepted().json(serde_json::json!({ "id": id.to_string() })))
 //!     }
 //! }
 //!
@@ -232,6 +237,23 @@
 //! * A restart: the in-memory history is gone; resuming clients get
 //!   `sse-missed` with reason `"epoch"`.
 //!
+//! Both error types are actix-web `ResponseError`s: `?` on them in a
+//! handler that returns `actix_web::Result` is the way to answer a client
+//! (as in the example at the top), and gives
+//!
+//! | error | answer |
+//! |---|---|
+//! | [`HubError::Closed`] | `204 No Content`, which makes `EventSource` stop reconnecting |
+//! | `PublishError::Backplane` (feature `redis`) | `503 Service Unavailable`, `Retry-After: 5` |
+//! | [`PublishError::Closed`] | `410 Gone` |
+//! | [`HubError::NoTopics`], [`HubError::Event`], [`PublishError::Event`] | `500 Internal Server Error` |
+//!
+//! with a fixed one-line body: an error's text (topic names, the Redis
+//! address, OS errors) is logged through `tracing`, never sent. Note that
+//! `EventSource` gives up for good on any status but `200` (and `204` is
+//! how to tell it so on purpose): a route that would rather have browsers
+//! come back after a `503` can answer them itself.
+//!
 //! ## Synchronisation
 //!
 //! Plain mutexes and one atomic: one hub lock (the sequence counter and
@@ -408,7 +430,8 @@ impl Hub {
     /// [`PublishError::Event`] if `item` can't be encoded,
     /// [`PublishError::Closed`] if the topic is closed,
     /// `PublishError::Backplane` (feature `redis`) if the backplane could
-    /// not take it: nothing was published.
+    /// not take it: nothing was published. As the error of a handler each
+    /// answers what [`PublishError`] documents (`?` does it).
     pub async fn publish(
         &self,
         topic: impl AsRef<str>,

@@ -885,3 +885,25 @@ async fn bad_input_is_an_error_not_a_panic() {
     assert_eq!(hub.last_id().seq(), 0, "failed publishes use no id");
     assert_eq!(hub.topic_count(), 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn history_ages_out_by_default_unless_opted_out() {
+    let hub = Hub::builder()
+        .history(100)
+        .topics("task/", TopicOptions::new().no_history_age())
+        .build();
+    let room = hub.publish("room", "joined").await.unwrap();
+    hub.publish("task/1", "50%").await.unwrap();
+    tokio::time::advance(sse_runtime::hub::DEFAULT_HISTORY_AGE - Duration::from_secs(2)).await;
+    hub.publish("elsewhere", "x").await.unwrap();
+    assert_eq!(hub.stats("room").unwrap().events, 1);
+    tokio::time::advance(Duration::from_secs(3)).await;
+    hub.publish("elsewhere", "x").await.unwrap();
+    assert!(hub.stats("room").is_none(), "aged out, then freed");
+    assert_eq!(hub.stats("task/1").unwrap().events, 1, "kept");
+    // The room's reader comes back after its event: nothing was missed,
+    // only the position marker comes.
+    let mut sub = hub.subscribe(["room"]).after(last(room)).start().unwrap();
+    assert_eq!(field(&next(&mut sub).await, "event"), None);
+    assert!(ready(&mut sub).is_none());
+}

@@ -80,9 +80,10 @@
 //!
 //! * [`Hub::close`](crate::Hub::close) acts on this instance only.
 //! * `stats`, `subscribers` and `topic_count` are this instance's.
-//! * A topic's age limit becomes the time to live of its stream (kept for
-//!   that long after the topic's last publish), and locally each copied
-//!   event's age counts from when it was copied.
+//! * A topic's age limit (5 minutes unless set, see the hub's "History")
+//!   becomes the time to live of its stream (kept for that long after the
+//!   topic's last publish), and locally each copied event's age counts
+//!   from when it was copied.
 //!
 //! ## Keys, and sharding
 //!
@@ -157,7 +158,8 @@ impl RedisHub {
     }
 
     /// How long a topic's stream is kept after its last publish, when the
-    /// topic has no history age (with one, the age is used).
+    /// topic has no history age (opted out with `no_history_age`; with
+    /// one, the age is used).
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl;
         self

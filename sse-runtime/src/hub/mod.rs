@@ -124,10 +124,20 @@
 //! [`history_age`](HubBuilder::history_age)), for the whole hub or per
 //! topic prefix ([`HubBuilder::topics`]): a task's progress may keep all
 //! of it, a ticker none. Without history (the default) a resuming client
-//! is told about the events it missed, since none can be replayed. Age
-//! limits are applied when a topic is published to, and to every topic at
-//! most about a second late (by whichever hub call comes next; a hub
-//! nobody calls has nothing to apply them for).
+//! is told about the events it missed, since none can be replayed.
+//!
+//! Every history has an age bound, 5 minutes unless set
+//! ([`DEFAULT_HISTORY_AGE`]): history is there for clients that reconnect,
+//! which `EventSource` does within seconds, and a bound on count and bytes
+//! alone keeps the last events of every topic ever published to for as
+//! long as the process lives (a chat room visited once keeps its
+//! `user-joined` and `user-left` forever). A topic whose history must
+//! outlive that opts out with
+//! [`no_history_age`](TopicOptions::no_history_age), e.g. a task's
+//! progress that is closed when done. Age limits are applied when a topic
+//! is published to, and to every topic at most about a second late (by
+//! whichever hub call comes next; a hub nobody calls has nothing to apply
+//! them for).
 //!
 //! ## Lagging
 //!
@@ -333,7 +343,7 @@ use tokio::time::Instant;
 pub use error::{HubError, PublishError};
 pub use options::{
     HubBuilder, Overflow, TopicOptions, DEFAULT_CLOSED_FOR, DEFAULT_CLOSED_TOPICS,
-    DEFAULT_HISTORY_BYTES, DEFAULT_QUEUE, DEFAULT_QUEUE_BYTES,
+    DEFAULT_HISTORY_AGE, DEFAULT_HISTORY_BYTES, DEFAULT_QUEUE, DEFAULT_QUEUE_BYTES,
 };
 pub use subscription::{Subscribe, Subscription};
 

@@ -29,7 +29,10 @@ pub enum Overflow {
 /// let hub = Hub::builder()
 ///     .history(100)
 ///     // A task's progress: keep it all (the topic is closed when done).
-///     .topics("progress/", TopicOptions::new().history(usize::MAX).history_bytes(usize::MAX))
+///     .topics(
+///         "progress/",
+///         TopicOptions::new().history(usize::MAX).history_bytes(usize::MAX).no_history_age(),
+///     )
 ///     // A ticker: no history, newest value first.
 ///     .topics("ticker/", TopicOptions::new().history(0).queue(16).overflow(Overflow::Skip))
 ///     .build();
@@ -65,10 +68,20 @@ impl TopicOptions {
         self
     }
 
-    /// Forget past events older than `age`.
+    /// Forget past events older than `age` (the hub's default:
+    /// [`DEFAULT_HISTORY_AGE`]).
     #[must_use]
     pub fn history_age(mut self, age: Duration) -> Self {
         self.history_age = Some(Some(age));
+        self
+    }
+
+    /// Keep past events whatever their age: only the count and bytes
+    /// bound the history. For topics whose history must outlive any
+    /// reconnect, e.g. a task's progress that is closed when done.
+    #[must_use]
+    pub fn no_history_age(mut self) -> Self {
+        self.history_age = Some(None);
         self
     }
 
@@ -111,10 +124,17 @@ impl TopicOptions {
         let history_events = self.history.unwrap_or(0);
         let history_bytes = self.history_bytes.unwrap_or(DEFAULT_HISTORY_BYTES);
         let keeps_history = history_events > 0 && history_bytes > 0;
+        // Without history there is nothing to age: leaving the age out
+        // spares the sweep and the ring a clock per event.
+        let history_age = match self.history_age {
+            _ if !keeps_history => None,
+            None => Some(DEFAULT_HISTORY_AGE),
+            Some(age) => age,
+        };
         Limits {
             history_events,
             history_bytes,
-            history_age: self.history_age.flatten(),
+            history_age,
             queue_events: self.queue.unwrap_or(DEFAULT_QUEUE).max(1),
             queue_bytes: self.queue_bytes.unwrap_or(DEFAULT_QUEUE_BYTES),
             overflow: self.overflow.unwrap_or(if keeps_history {
@@ -128,6 +148,10 @@ impl TopicOptions {
 
 /// Default history bound in bytes, once a count is set.
 pub const DEFAULT_HISTORY_BYTES: usize = 4 << 20;
+/// Default age bound of a topic's history: past events older than this
+/// are forgotten, whatever the count and bytes allow (see the module
+/// docs, "History", for why every history has one).
+pub const DEFAULT_HISTORY_AGE: Duration = Duration::from_secs(300);
 /// Default queue bound in events.
 pub const DEFAULT_QUEUE: usize = 1024;
 /// Default queue bound in bytes.
@@ -183,10 +207,10 @@ impl Options {
 /// topics, overrides by topic prefix, and how long closed topics are
 /// remembered.
 ///
-/// Defaults: no history (4 MiB once a count is set, no age limit); a queue
-/// of 1 024 events and 1 MiB; [`Overflow::Disconnect`] for topics with
-/// history, [`Overflow::Skip`] without; 1 024 closed topics remembered for
-/// 10 minutes.
+/// Defaults: no history (once a count is set: 4 MiB and 5 minutes); a
+/// queue of 1 024 events and 1 MiB; [`Overflow::Disconnect`] for topics
+/// with history, [`Overflow::Skip`] without; 1 024 closed topics
+/// remembered for 10 minutes.
 ///
 /// ```
 /// use std::time::Duration;
@@ -232,9 +256,17 @@ impl HubBuilder {
         self
     }
 
-    /// Forget past events older than `age` (default: no age limit).
+    /// Forget past events older than `age` (default 5 minutes,
+    /// [`DEFAULT_HISTORY_AGE`]).
     pub fn history_age(mut self, age: Duration) -> Self {
         self.defaults = self.defaults.history_age(age);
+        self
+    }
+
+    /// Keep past events whatever their age (see
+    /// [`TopicOptions::no_history_age`]); better set per topic prefix.
+    pub fn no_history_age(mut self) -> Self {
+        self.defaults = self.defaults.no_history_age();
         self
     }
 
@@ -308,6 +340,31 @@ mod tests {
             .history_bytes(0)
             .into_options();
         assert_eq!(options.limits("any").overflow, Overflow::Skip);
+    }
+
+    #[test]
+    fn history_has_an_age_unless_opted_out() {
+        let options = HubBuilder::default()
+            .history(10)
+            .topics("forever/", TopicOptions::new().no_history_age())
+            .topics(
+                "short/",
+                TopicOptions::new().history_age(Duration::from_secs(5)),
+            )
+            .topics("none/", TopicOptions::new().history(0))
+            .into_options();
+        assert_eq!(options.limits("a").history_age, Some(DEFAULT_HISTORY_AGE));
+        assert_eq!(options.limits("forever/a").history_age, None);
+        assert_eq!(
+            options.limits("short/a").history_age,
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(options.limits("none/a").history_age, None, "nothing to age");
+        let options = HubBuilder::default()
+            .history(10)
+            .no_history_age()
+            .into_options();
+        assert_eq!(options.limits("a").history_age, None);
     }
 
     #[test]

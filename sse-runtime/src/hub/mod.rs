@@ -239,8 +239,10 @@
 //! * A publish to a closed topic: [`PublishError::Closed`].
 //! * An id the hub cannot resume from: `sse-missed`, never an error
 //!   response and never silent loss. The hub remembers the last id of
-//!   the 16 384 most recently freed topics; a client resuming on a topic
-//!   forgotten beyond that may be told it missed events when it did not.
+//!   the 65 536 most recently freed topics (a few megabytes whatever the
+//!   names' length: it keeps a keyed hash of each name); a client resuming
+//!   on a topic forgotten beyond that may be told it missed events when
+//!   it did not.
 //! * A garbage `Last-Event-ID` (too long, not text): treated as absent
 //!   (see [`LastEventId`](crate::LastEventId)).
 //! * A stalled client: see Lagging.

@@ -5,7 +5,9 @@
 //! Lock order: this lock, then a topic's lock; never the other way round
 //! (a subscription reading its topics takes only their locks).
 
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::Duration;
@@ -20,7 +22,7 @@ use crate::resume::EventId;
 
 /// How many freed topics keep their last sequence number (see
 /// [`Tombstones`]).
-pub(crate) const REMEMBERED_TOPICS: usize = 16_384;
+pub(crate) const REMEMBERED_TOPICS: usize = 65_536;
 
 /// How often age limits and closed-topic expiry are applied to topics
 /// that nobody touches.
@@ -98,7 +100,7 @@ impl Registry {
 
     fn create(&mut self, name: &str, options: &Options) -> Arc<Topic> {
         let name: Arc<str> = Arc::from(name);
-        let evicted = self.tombstones.take(&name);
+        let evicted = self.tombstones.last(&name);
         let topic = Topic::new(name.clone(), options.limits(&name), evicted);
         self.topics.insert(name, topic.clone());
         metrics::hub::topic_created();
@@ -313,10 +315,19 @@ impl Registry {
 /// number raises a floor that then stands for every topic not remembered
 /// (a client resuming before the floor on such a topic is told it may have
 /// missed events, never silently left without them).
+///
+/// Entries are keyed by a keyed hash of the name, not the name: what a
+/// tombstone costs does not depend on how long topic names are. Two names
+/// that hash alike share one entry holding the larger number, which can
+/// only tell a client it missed events when it did not, never the other
+/// way round; and an entry stays when its topic comes back (it is only
+/// ever raised), so no collision can take another topic's number away.
 #[derive(Default)]
 struct Tombstones {
-    last_seq: HashMap<Arc<str>, u64>,
-    order: VecDeque<Arc<str>>,
+    keys: RandomState,
+    last_seq: HashMap<u64, u64>,
+    /// The keys of `last_seq`, oldest first.
+    order: VecDeque<u64>,
     floor: u64,
 }
 
@@ -331,14 +342,18 @@ impl Drop for Registry {
 }
 
 impl Tombstones {
+    fn key(&self, name: &str) -> u64 {
+        self.keys.hash_one(name)
+    }
+
     fn record(&mut self, name: &str, seq: u64) {
-        if let Some(last) = self.last_seq.get_mut(name) {
+        let key = self.key(name);
+        if let Some(last) = self.last_seq.get_mut(&key) {
             *last = (*last).max(seq);
             return;
         }
-        let name: Arc<str> = Arc::from(name);
-        self.last_seq.insert(name.clone(), seq);
-        self.order.push_back(name);
+        self.last_seq.insert(key, seq);
+        self.order.push_back(key);
         if self.order.len() > REMEMBERED_TOPICS
             && let Some(oldest) = self.order.pop_front()
             && let Some(seq) = self.last_seq.remove(&oldest)
@@ -348,18 +363,10 @@ impl Tombstones {
     }
 
     /// The highest sequence number a new topic called `name` may have
-    /// missed, forgetting the entry.
-    fn take(&mut self, name: &str) -> u64 {
-        match self.last_seq.remove(name) {
-            Some(seq) => {
-                // `order` keeps the name until it reaches the front and is
-                // popped: `order` stays bounded, and a newer entry under
-                // the same name is then forgotten early, which only raises
-                // the floor (a spurious notice, never a silent loss).
-                seq.max(self.floor)
-            }
-            None => self.floor,
-        }
+    /// missed.
+    fn last(&self, name: &str) -> u64 {
+        let remembered = self.last_seq.get(&self.key(name)).copied();
+        remembered.unwrap_or(0).max(self.floor)
     }
 }
 
@@ -372,17 +379,27 @@ mod tests {
         let mut t = Tombstones::default();
         t.record("a", 5);
         t.record("a", 3);
-        assert_eq!(t.take("a"), 5);
-        assert_eq!(t.take("a"), 0);
-        assert_eq!(t.take("never"), 0);
+        assert_eq!(t.last("a"), 5);
+        assert_eq!(t.last("a"), 5, "kept while the topic lives again");
+        assert_eq!(t.last("never"), 0);
         for i in 0..=REMEMBERED_TOPICS as u64 {
             t.record(&format!("t{i}"), i + 10);
         }
-        assert_eq!(t.floor, 10, "the oldest entry raised the floor");
-        assert_eq!(t.take("never"), 10);
+        assert_eq!(t.last_seq.len(), REMEMBERED_TOPICS);
         assert_eq!(
-            t.take(&format!("t{REMEMBERED_TOPICS}")),
+            t.floor, 10,
+            "the two oldest, `a` and `t0`, raised the floor"
+        );
+        assert_eq!(t.last("never"), 10);
+        assert_eq!(t.last("a"), 10);
+        assert_eq!(
+            t.last(&format!("t{REMEMBERED_TOPICS}")),
             REMEMBERED_TOPICS as u64 + 10
         );
+        for i in 0..REMEMBERED_TOPICS as u64 {
+            t.record(&format!("u{i}"), 1);
+        }
+        assert_eq!(t.last_seq.len(), REMEMBERED_TOPICS, "bounded");
+        assert_eq!(t.floor, REMEMBERED_TOPICS as u64 + 10);
     }
 }

@@ -728,3 +728,54 @@ async fn a_publish_while_redis_is_down_is_a_503_with_retry_after_and_no_internal
     }
     server.stop().await;
 }
+
+#[actix_web::test]
+async fn an_instance_holds_copies_only_while_subscribed_and_within_its_bounds() {
+    let redis = RedisServer::start(false).await.unwrap();
+    let hub = Hub::builder()
+        .history(10)
+        .max_topics(4)
+        .redis(redis.url())
+        .build()
+        .await
+        .unwrap();
+    // Publishes to topics nobody here reads make no copy.
+    let mut last = None;
+    for i in 0..200 {
+        last = Some(hub.publish(format!("t{i}"), "x").await.unwrap());
+    }
+    let last = last.unwrap();
+    let deadline = Instant::now() + STEP;
+    while hub.last_id() != last {
+        assert!(Instant::now() < deadline, "the reader never caught up");
+        sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(hub.topic_count(), 0);
+    // A client visiting topic after topic: each copy goes with its reader.
+    for i in 0..100 {
+        let mut sub = hub
+            .subscribe([format!("t{i}")])
+            .after(LastEventId::new(format!("{:x}-1", last.epoch())))
+            .start()
+            .unwrap();
+        next(&mut sub).await.expect("the copy's history");
+        assert_eq!(hub.topic_count(), 1, "visit {i}");
+        drop(sub);
+        let totals = hub.totals();
+        assert_eq!((totals.topics, totals.bytes), (0, 0), "visit {i}");
+    }
+    // Four readers hold four copies: a fifth topic has no room here, and
+    // its stream ends at once (its browser retries) instead of growing.
+    let mut held = Vec::new();
+    for i in 0..4 {
+        held.push(live(&hub, &format!("t{i}")).await);
+    }
+    let mut refused = hub.subscribe(["t4"]).start().unwrap();
+    assert_eq!(next(&mut refused).await, None);
+    let totals = hub.totals();
+    assert_eq!((totals.topics, totals.refused), (4, 1));
+    drop(held);
+    let mut sub = live(&hub, "t4").await;
+    let id = hub.publish("t4", "now").await.unwrap();
+    assert_eq!(data(&mut sub).await, ("now".to_owned(), id.to_string()));
+}

@@ -85,6 +85,18 @@
 //!   topic's last publish), and locally each copied event's age counts
 //!   from when it was copied.
 //!
+//! ## Memory
+//!
+//! An instance holds a local copy of a topic only while one of its
+//! subscriptions reads it (and a closed topic, within
+//! `remember_closed`); it keeps no tombstones (Redis knows every topic's
+//! last id). So its memory follows its own subscribers, and the hub's
+//! bounds (see the hub's "Bounds") hold for the copies too: a copy the
+//! instance has no room for is not made, and the subscription that asked
+//! for it ends at once (its client retries), as when Redis is down. In
+//! Redis, a topic's stream expires with its history's age; the `last` and
+//! `floor` hashes keep one entry per topic ever published to.
+//!
 //! ## Keys, and sharding
 //!
 //! With namespace `ns` (default `"sse"`, [`RedisHub::namespace`]): `{ns}:seq`

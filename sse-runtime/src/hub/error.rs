@@ -7,6 +7,7 @@
 //! | error | status |
 //! |---|---|
 //! | `HubError::Closed` | `204 No Content` (`EventSource` stops reconnecting) |
+//! | `HubError::Full`, `PublishError::Full` | `503 Service Unavailable`, `Retry-After` |
 //! | `PublishError::Backplane` | `503 Service Unavailable`, `Retry-After` |
 //! | `PublishError::Closed` | `410 Gone` |
 //! | `HubError::NoTopics`, `HubError::Event`, `PublishError::Event` | `500 Internal Server Error` |
@@ -23,9 +24,9 @@ use actix_web::{HttpResponse, ResponseError};
 
 use crate::event::EventError;
 
-/// The `Retry-After` of a `503`, in seconds: long enough for the
-/// backplane's connection to come back (its reconnect backoff tops out at
-/// 2 s).
+/// The `Retry-After` of a `503`, in seconds: long enough for subscribers
+/// to leave or history to age out (a full hub), or for the backplane's
+/// connection to come back (its reconnect backoff tops out at 2 s).
 const RETRY_AFTER_SECS: u32 = 5;
 
 /// The body of a `503`.
@@ -52,7 +53,8 @@ fn answer(status: StatusCode, body: &'static str) -> HttpResponse {
 /// As the error of an `#[sse]` route (`Result<Subscription, HubError>`, or
 /// `?` in one returning `actix_web::Result`) it answers
 /// [`HubError::Closed`] with `204 No Content`, the status that tells
-/// `EventSource` to stop reconnecting; the others are server bugs
+/// `EventSource` to stop reconnecting; [`HubError::Full`] with `503
+/// Service Unavailable` and a `Retry-After`; the others are server bugs
 /// (`500`). Bodies are generic; the details are logged.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -61,6 +63,12 @@ pub enum HubError {
     /// client.
     Closed {
         /// One of the closed topics.
+        topic: String,
+    },
+    /// A topic asked for is new, and the hub holds as many topics as it
+    /// may, none of them idle (see the hub module docs, "Bounds").
+    Full {
+        /// The topic that could not be made.
         topic: String,
     },
     /// The subscription named no topic.
@@ -74,6 +82,10 @@ impl fmt::Display for HubError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HubError::Closed { topic } => write!(f, "hub topic `{topic}` is closed"),
+            HubError::Full { topic } => write!(
+                f,
+                "hub full: no room for the new topic `{topic}` (see HubBuilder::max_topics)"
+            ),
             HubError::NoTopics => f.write_str("a hub subscription needs at least one topic"),
             HubError::Event(err) => write!(f, "presence event could not be encoded: {err}"),
         }
@@ -93,6 +105,7 @@ impl ResponseError for HubError {
     fn status_code(&self) -> StatusCode {
         match self {
             HubError::Closed { .. } => StatusCode::NO_CONTENT,
+            HubError::Full { .. } => StatusCode::SERVICE_UNAVAILABLE,
             HubError::NoTopics | HubError::Event(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -101,6 +114,12 @@ impl ResponseError for HubError {
         match self {
             // A 204 has no body (and `EventSource` would not read one).
             HubError::Closed { .. } => HttpResponse::NoContent().finish(),
+            HubError::Full { .. } => {
+                // The hub logs the refusals themselves, at most one line
+                // every ten seconds: this one is per request.
+                tracing::debug!(error = %self, "hub subscription refused");
+                answer(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
+            }
             HubError::NoTopics | HubError::Event(_) => {
                 tracing::error!(error = %self, "hub subscription failed");
                 answer(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL)
@@ -113,8 +132,8 @@ impl ResponseError for HubError {
 ///
 /// As the error of a handler (`?` in one returning `actix_web::Result`)
 /// it answers [`PublishError::Closed`] with `410 Gone`,
-/// `PublishError::Backplane` with `503 Service Unavailable` and a
-/// `Retry-After` (the publish may succeed later), and
+/// [`PublishError::Full`] and `PublishError::Backplane` with `503 Service
+/// Unavailable` and a `Retry-After` (the publish may succeed later), and
 /// [`PublishError::Event`] with `500`. Bodies are generic; the details
 /// are logged.
 #[derive(Debug)]
@@ -122,6 +141,13 @@ impl ResponseError for HubError {
 pub enum PublishError {
     /// The topic is closed.
     Closed {
+        /// The topic.
+        topic: String,
+    },
+    /// The topic is new and keeps history, and the hub holds as many
+    /// topics as it may, none of them idle (see the hub module docs,
+    /// "Bounds").
+    Full {
         /// The topic.
         topic: String,
     },
@@ -139,6 +165,11 @@ impl fmt::Display for PublishError {
             PublishError::Closed { topic } => {
                 write!(f, "can't publish to hub topic `{topic}`: it is closed")
             }
+            PublishError::Full { topic } => write!(
+                f,
+                "can't publish to hub topic `{topic}`: hub full, no room for a new topic \
+                 (see HubBuilder::max_topics)"
+            ),
             PublishError::Event(err) => write!(f, "can't publish: {err}"),
             #[cfg(feature = "redis")]
             PublishError::Backplane(err) => write!(f, "can't publish: {err}"),
@@ -150,7 +181,7 @@ impl std::error::Error for PublishError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             PublishError::Event(err) => Some(err),
-            PublishError::Closed { .. } => None,
+            PublishError::Closed { .. } | PublishError::Full { .. } => None,
             #[cfg(feature = "redis")]
             PublishError::Backplane(err) => Some(err),
         }
@@ -167,6 +198,7 @@ impl ResponseError for PublishError {
     fn status_code(&self) -> StatusCode {
         match self {
             PublishError::Closed { .. } => StatusCode::GONE,
+            PublishError::Full { .. } => StatusCode::SERVICE_UNAVAILABLE,
             PublishError::Event(_) => StatusCode::INTERNAL_SERVER_ERROR,
             #[cfg(feature = "redis")]
             PublishError::Backplane(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -178,6 +210,10 @@ impl ResponseError for PublishError {
             PublishError::Closed { .. } => {
                 tracing::debug!(error = %self, "hub publish refused");
                 answer(StatusCode::GONE, GONE)
+            }
+            PublishError::Full { .. } => {
+                tracing::debug!(error = %self, "hub publish refused");
+                answer(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
             }
             PublishError::Event(_) => {
                 tracing::error!(error = %self, "hub publish failed");
@@ -230,6 +266,13 @@ mod tests {
         let secret = "secret-topic";
         let event_error = || crate::Event::default().event("a\nb").unwrap_err();
         let cases: Vec<(Box<dyn ResponseError>, u16, bool)> = vec![
+            (
+                Box::new(HubError::Full {
+                    topic: secret.into(),
+                }),
+                503,
+                true,
+            ),
             (Box::new(HubError::NoTopics), 500, false),
             (Box::new(HubError::Event(event_error())), 500, false),
             (
@@ -238,6 +281,13 @@ mod tests {
                 }),
                 410,
                 false,
+            ),
+            (
+                Box::new(PublishError::Full {
+                    topic: secret.into(),
+                }),
+                503,
+                true,
             ),
             (Box::new(PublishError::Event(event_error())), 500, false),
         ];

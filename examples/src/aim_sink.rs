@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde_json::json;
-use sse_runtime::{controller, sse, EventSink, LastEventId};
+use sse_runtime::{controller, sse, EventSink, HubError, LastEventId};
 
 use crate::pace::Pace;
 use crate::services::{FeedService, Gauge};
@@ -85,8 +85,14 @@ impl AimSinkController {
     /// update's id, its type as the event name and its JSON, and a
     /// `: keep-alive` comment every 30 seconds from a timer of its own (the
     /// route's automatic keep-alive is off, as the guide runs its own).
+    /// A hub at its bounds answers `503` (see [`HubError`]).
     #[sse("feed", keep_alive = false)]
-    fn feed(&self, sink: EventSink) {
+    fn feed(&self, sink: EventSink) -> Result<(), HubError> {
+        // Subscribe to real-time updates (now, so that none is missed
+        // before the task starts; first, so that a refusal leaves nothing
+        // running)
+        let updates = self.feed_service.stream(LastEventId::NONE)?;
+
         // Keep-alive
         let mut every_30s = self.pace.periodic(Duration::from_secs(30));
         let pinger = sink.clone();
@@ -99,9 +105,6 @@ impl AimSinkController {
             }
         });
 
-        // Subscribe to real-time updates (now, so that none is missed
-        // before the task starts)
-        let updates = self.feed_service.stream(LastEventId::NONE);
         let listener = sink.clone();
         let subscription = tokio::spawn(async move {
             let mut updates = pin!(updates);
@@ -118,5 +121,6 @@ impl AimSinkController {
             keep_alive.abort();
             subscription.abort();
         });
+        Ok(())
     }
 }

@@ -18,7 +18,7 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
-use sse_runtime::{controller, sse, CleanUp, LastEventId};
+use sse_runtime::{controller, sse, CleanUp, HubError, LastEventId};
 
 use crate::services::{NotificationService, UserStream};
 
@@ -48,40 +48,40 @@ impl ChatController {
     /// The guide's `sink.onClose = () { subscription.cancel(); }` is the
     /// drop of the returned stream, which unsubscribes (and removes the
     /// user from the count once their last connection is gone). Resumable:
-    /// notifications sent while the client reconnects are replayed.
+    /// notifications sent while the client reconnects are replayed. A hub
+    /// at its bounds answers `503` (see [`HubError`]).
     #[sse("notifications/{user}")]
     fn notifications(
         &self,
         user: web::Path<String>,
         clean_up: CleanUp,
         last: LastEventId,
-    ) -> UserStream {
+    ) -> Result<UserStream, HubError> {
         // Subscribe to user-specific notifications
-        let subscription = self.notification_service.stream_for_user(&user, last);
+        let subscription = self.notification_service.stream_for_user(&user, last)?;
         let user = user.into_inner();
         // `?` logs the Debug form, which escapes control characters: the id
         // comes from the URL, and a raw `%0A` in it must not forge a log line.
         clean_up.add(move || tracing::info!(?user, "notification client disconnected"));
 
-        subscription
+        Ok(subscription)
     }
 
     /// Added to make the chat sample usable: sends a notification to every
     /// connection of `{user}`. Answers `202 Accepted` with
-    /// `{"delivered": n}`, the number of connections reached.
+    /// `{"delivered": n}`, the number of connections reached; a failed
+    /// publish answers what `PublishError` documents (`503` with
+    /// `Retry-After` while the hub's Redis is down).
     #[post("notifications/{user}")]
     async fn notify(
         &self,
         user: web::Path<String>,
         body: web::Json<NewNotification>,
-    ) -> HttpResponse {
-        match self
+    ) -> actix_web::Result<HttpResponse> {
+        let delivered = self
             .notification_service
             .notify(&user, &body.from, &body.message)
-            .await
-        {
-            Ok(delivered) => HttpResponse::Accepted().json(json!({ "delivered": delivered })),
-            Err(err) => HttpResponse::InternalServerError().body(err.to_string()),
-        }
+            .await?;
+        Ok(HttpResponse::Accepted().json(json!({ "delivered": delivered })))
     }
 }

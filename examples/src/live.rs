@@ -15,7 +15,7 @@ use futures_util::stream::Stream;
 use serde::Serialize;
 use serde_json::{json, Value};
 use sse_runtime::{
-    controller, event_name, sse, CleanUp, Event, EventError, LastEventId, Subscription,
+    controller, event_name, sse, CleanUp, Event, EventError, HubError, LastEventId, Subscription,
 };
 use tokio::sync::mpsc;
 
@@ -114,11 +114,13 @@ impl LiveController {
     /// `sink.onClose`. Here the keep-alive belongs to the runtime and the
     /// subscription is the returned stream, which the runtime drops when
     /// the connection ends, before running the `CleanUp` callbacks.
+    ///
+    /// A hub at its bounds answers `503` (see [`HubError`]).
     #[sse("feed", keep_alive = "30s")]
-    fn feed(&self, clean_up: CleanUp, last: LastEventId) -> Subscription {
+    fn feed(&self, clean_up: CleanUp, last: LastEventId) -> Result<Subscription, HubError> {
         // Subscribe to real-time updates (each published as its event)
-        let subscription = self.feed_service.stream(last);
+        let subscription = self.feed_service.stream(last)?;
         clean_up.add(|| tracing::info!("Feed client left; its subscription is gone"));
-        subscription
+        Ok(subscription)
     }
 }

@@ -49,7 +49,7 @@ use std::time::{Duration, SystemTime};
 use async_stream::stream;
 use futures_util::stream::{self as futures_stream, Stream};
 use serde::Serialize;
-use sse_runtime::{controller, sse, CleanUp, Subscription};
+use sse_runtime::{controller, sse, CleanUp, HubError, Subscription};
 
 use crate::clock;
 use crate::pace::Pace;
@@ -126,8 +126,10 @@ impl EventController {
     /// Seed 000, *Infinite Streams*: `@SSE('live') sendLiveUpdates()`
     /// forwards the live update service and never ends; the connection
     /// stays open until the client leaves (which drops the subscription).
+    ///
+    /// A hub at its bounds answers `503` (see [`HubError`]).
     #[sse("live")]
-    fn send_live_updates(&self) -> Subscription {
+    fn send_live_updates(&self) -> Result<Subscription, HubError> {
         // `await for (final update in liveUpdateService.stream) yield update;`
         self.live_update_service.stream()
     }

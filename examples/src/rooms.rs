@@ -45,7 +45,7 @@ use futures_util::stream::Stream;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sse_runtime::backplane::BackplaneError;
-use sse_runtime::hub::{HubBuilder, TopicOptions};
+use sse_runtime::hub::{HubBuilder, PublishError, TopicOptions};
 use sse_runtime::{
     controller, event_name, sse, EncodedEvent, Event, EventId, EventName, Hub, LastEventId,
     Subscription,
@@ -88,9 +88,13 @@ pub async fn redis_hub(url: &str) -> Result<Hub, BackplaneError> {
 }
 
 /// The demo hub's settings: chat rooms and the feed keep their last 100
-/// events, a task's progress all of it (its topic is closed when the task
-/// ends), the ticker its last minute, a user's notifications five
-/// minutes' worth, the live updates none.
+/// events for the hub's default five minutes, a task's progress all of it
+/// however old (its topic is closed when the task ends, and the hub
+/// forgets closed topics after ten minutes), the ticker its last minute, a
+/// user's notifications five minutes' worth, the live updates none. The
+/// hub's bounds are the defaults: a client visiting room after room holds
+/// at most 65 536 topics and 64 MiB of events, the longest-idle rooms
+/// making room for new ones.
 pub fn demo_hub_builder() -> HubBuilder {
     Hub::builder()
         .history(100)
@@ -103,7 +107,8 @@ pub fn demo_hub_builder() -> HubBuilder {
             "progress/",
             TopicOptions::new()
                 .history(usize::MAX)
-                .history_bytes(usize::MAX),
+                .history_bytes(usize::MAX)
+                .no_history_age(),
         )
         .topics(TICKER, TopicOptions::new().history(60))
 }
@@ -306,12 +311,12 @@ pub struct RoomsController {
     pub pace: Pace,
 }
 
-/// Publishes `event` and answers `202 {"id": ..}`.
-async fn published(hub: &Hub, topic: &str, event: Event) -> HttpResponse {
-    match hub.publish(topic, event).await {
-        Ok(id) => HttpResponse::Accepted().json(json!({ "id": id.to_string() })),
-        Err(err) => HttpResponse::Conflict().body(err.to_string()),
-    }
+/// Publishes `event` and answers `202 {"id": ..}`; a failed publish
+/// answers what [`PublishError`] documents (`503` with `Retry-After` while
+/// the hub's Redis is down or the hub is full, `410` for a closed topic).
+async fn published(hub: &Hub, topic: &str, event: Event) -> actix_web::Result<HttpResponse> {
+    let id = hub.publish(topic, event).await?;
+    Ok(HttpResponse::Accepted().json(json!({ "id": id.to_string() })))
 }
 
 fn message(message: &ChatMessage) -> actix_web::Result<Event> {
@@ -358,7 +363,7 @@ impl RoomsController {
     ) -> actix_web::Result<HttpResponse> {
         checked(&room, "room")?;
         let event = message(&body)?;
-        Ok(published(&self.hub, &format!("chat/{room}"), event).await)
+        published(&self.hub, &format!("chat/{room}"), event).await
     }
 
     /// The users listening to the room now, as a sorted JSON list.
@@ -375,7 +380,7 @@ impl RoomsController {
             from: "server".to_owned(),
             text: body.into_inner().text,
         })?;
-        Ok(published(&self.hub, BROADCAST, event).await)
+        published(&self.hub, BROADCAST, event).await
     }
 
     /// The task's progress from its first step, then live; the stream ends
@@ -414,8 +419,13 @@ impl RoomsController {
         if running {
             return Ok(HttpResponse::Conflict().body("task already started"));
         }
-        if let Err(err) = self.hub.publish(&topic, first).await {
-            return Ok(HttpResponse::Conflict().body(err.to_string()));
+        match self.hub.publish(&topic, first).await {
+            Ok(_) => {}
+            // Closed by a start that raced with this one, and finished.
+            Err(PublishError::Closed { .. }) => {
+                return Ok(HttpResponse::Conflict().body("task already started"));
+            }
+            Err(err) => return Err(err.into()),
         }
         tokio::spawn(run_task(self.hub.clone(), topic, self.pace));
         Ok(HttpResponse::Accepted().json(json!({ "task": task.into_inner() })))

@@ -26,7 +26,7 @@ use futures_util::stream::{Stream, StreamExt};
 use serde::Serialize;
 use tokio::task::JoinHandle;
 
-use sse_runtime::hub::PublishError;
+use sse_runtime::hub::{HubError, PublishError};
 use sse_runtime::{event_name, hub, EncodedEvent, Event, EventId, Hub, LastEventId};
 
 use crate::clock;
@@ -288,13 +288,12 @@ impl LiveUpdateService {
     }
 
     /// Every update published from now on; never ends by itself.
-    pub fn stream(&self) -> hub::Subscription {
-        // Only `NoTopics` or an `announce` failure could make this fail,
-        // and neither applies here; a closed topic is never closed.
-        self.hub
-            .subscribe([LIVE_TOPIC])
-            .start()
-            .expect("a subscription to one open topic starts")
+    ///
+    /// # Errors
+    /// [`HubError::Full`] if the hub is at its bounds and has no room for
+    /// the topic (`503` as a route's error).
+    pub fn stream(&self) -> Result<hub::Subscription, HubError> {
+        self.hub.subscribe([LIVE_TOPIC]).start()
     }
 
     /// Current subscribers.
@@ -381,12 +380,12 @@ impl FeedService {
 
     /// Every update after `last` (from the feed's history), then live:
     /// Dart's `feedService.stream`, resumable.
-    pub fn stream(&self, last: LastEventId) -> hub::Subscription {
-        self.hub
-            .subscribe([FEED_TOPIC])
-            .after(last)
-            .start()
-            .expect("a subscription to one open topic starts")
+    ///
+    /// # Errors
+    /// [`HubError::Full`] if the hub is at its bounds and has no room for
+    /// the topic (`503` as a route's error).
+    pub fn stream(&self, last: LastEventId) -> Result<hub::Subscription, HubError> {
+        self.hub.subscribe([FEED_TOPIC]).after(last).start()
     }
 
     /// Current subscribers.
@@ -436,22 +435,21 @@ impl NotificationService {
 
     /// Every notification for `user` after `last`, then live: Dart's
     /// `notificationService.streamForUser(userId)`, resumable.
-    pub fn stream_for_user(&self, user: &str, last: LastEventId) -> UserStream {
-        let subscription = self
-            .hub
-            .subscribe([user_topic(user)])
-            .after(last)
-            .start()
-            .expect("a subscription to one open topic starts");
+    ///
+    /// # Errors
+    /// [`HubError::Full`] if the hub is at its bounds and has no room for
+    /// the user's topic (`503` as a route's error).
+    pub fn stream_for_user(&self, user: &str, last: LastEventId) -> Result<UserStream, HubError> {
+        let subscription = self.hub.subscribe([user_topic(user)]).after(last).start()?;
         *self.lock().entry(user.to_owned()).or_default() += 1;
-        UserStream {
+        Ok(UserStream {
             subscription,
             _user: UserGuard {
                 service: self.clone(),
                 user: user.to_owned(),
             },
             _counted: self.subscribers.enter(),
-        }
+        })
     }
 
     /// Sends a `notification` event to every connection of `user`;

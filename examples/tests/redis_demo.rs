@@ -3,7 +3,9 @@
 //! other with the same id, a client resumes on the other instance with
 //! `Last-Event-ID` and gets exactly what it missed, presence events
 //! cross too, and the routes documented as per-instance answer without a
-//! panic. A demo whose Redis can't be reached says so and exits non-zero.
+//! panic. A demo whose Redis can't be reached says so and exits non-zero;
+//! a message posted while Redis is down is a `503` with `Retry-After`,
+//! whose body tells nothing of the cause.
 //!
 //! `redis-server` must be on `PATH` (CI installs it): without it these
 //! tests fail, they are not skipped. Every process is killed by its PID
@@ -352,4 +354,26 @@ async fn an_unreachable_redis_is_a_clear_error_and_a_failed_exit() {
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[actix_web::test]
+async fn a_message_posted_while_redis_is_down_is_a_503_with_retry_after() {
+    let mut redis = redis().await;
+    let demo = Demo::start(&redis.url());
+    demo.say("lobby", "before").await;
+    redis.kill(); // by its PID
+    let mut response = RawRequest::post("/chat/lobby")
+        .header("content-type", "application/json")
+        .body(json!({ "from": "ada", "text": "lost?" }).to_string())
+        .send(demo.addr)
+        .await
+        .expect("POST /chat/lobby");
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.header("retry-after"), Some("5"));
+    let body = response.body_to_end(STEP).await.expect("the body");
+    assert_eq!(
+        String::from_utf8_lossy(&body),
+        "service unavailable, retry later\n",
+        "nothing of the cause (`Connection refused`, the address) reaches the client"
+    );
 }

@@ -885,3 +885,160 @@ async fn bad_input_is_an_error_not_a_panic() {
     assert_eq!(hub.last_id().seq(), 0, "failed publishes use no id");
     assert_eq!(hub.topic_count(), 0);
 }
+
+// ---------------------------------------------------------------------------
+// Bounds (the million-topic run is in `hub_bounds.rs`, a binary of its own)
+// ---------------------------------------------------------------------------
+
+/// A subscriber's first event after resuming: `Some(reason)` for an
+/// `sse-missed`, `None` for the position marker alone (or nothing, when
+/// the id is the hub's last).
+fn resumed(hub: &Hub, topic: &str, after: EventId) -> Option<String> {
+    let mut sub = hub.subscribe([topic]).after(last(after)).start().unwrap();
+    let first = ready(&mut sub)?.expect("the stream goes on");
+    if field(&first, "event").is_some() {
+        return Some(missed(&first)["reason"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(data(&first), "", "a position marker: {:?}", text(&first));
+    assert!(ready(&mut sub).is_none(), "nothing else");
+    None
+}
+
+#[tokio::test]
+async fn the_longest_idle_topic_makes_room_and_resumes_learn_what_they_missed() {
+    let hub = Hub::builder().history(10).max_topics(3).build();
+    let a1 = hub.publish("a", "1").await.unwrap();
+    let b1 = hub.publish("b", "1").await.unwrap();
+    let b2 = hub.publish("b", "2").await.unwrap();
+    hub.publish("c", "1").await.unwrap();
+    // `a` is published to again: `b` is now the longest idle.
+    let a2 = hub.publish("a", "2").await.unwrap();
+    hub.publish("d", "1").await.unwrap();
+    let totals = hub.totals();
+    assert_eq!((totals.topics, totals.evicted, totals.refused), (3, 1, 0));
+    assert!(hub.stats("b").is_none(), "b made room for d");
+    assert_eq!(hub.stats("a").unwrap().events, 2);
+    // Whoever comes back to `b` learns exactly whether it missed anything.
+    assert_eq!(resumed(&hub, "b", b1).as_deref(), Some("too-old"));
+    assert_eq!(resumed(&hub, "b", b2), None);
+    // Whereas a held topic replays.
+    let mut sub = hub.subscribe(["a"]).after(last(a1)).start().unwrap();
+    assert_eq!(id(&next(&mut sub).await), a2);
+}
+
+#[tokio::test]
+async fn topics_with_subscribers_are_never_freed_and_new_ones_are_refused() {
+    let hub = Hub::builder().history(10).max_topics(2).build();
+    let mut a = live(&hub, &["a"]).await;
+    let mut b = live(&hub, &["b"]).await;
+    assert!(matches!(
+        hub.subscribe(["c"]).start(),
+        Err(HubError::Full { topic }) if topic == "c"
+    ));
+    assert!(matches!(
+        hub.publish("c", "x").await,
+        Err(PublishError::Full { topic }) if topic == "c"
+    ));
+    let before = hub.last_id();
+    // A refused subscription to several topics gives back what it took.
+    assert!(matches!(
+        hub.subscribe(["a", "z"]).start(),
+        Err(HubError::Full { .. })
+    ));
+    assert_eq!(hub.subscribers("a"), 1);
+    assert_eq!(hub.last_id(), before, "refusals use no id");
+    let totals = hub.totals();
+    assert_eq!((totals.topics, totals.evicted, totals.refused), (2, 0, 3));
+    // The held topics go on as before.
+    let id = hub.publish("a", "still").await.unwrap();
+    assert_eq!(self::id(&next(&mut a).await), id);
+    // A topic that keeps no history needs no room to be published to.
+    let ticker = Hub::builder()
+        .max_topics(1)
+        .topics("keep/", TopicOptions::new().history(5))
+        .build();
+    let _held = ticker.subscribe(["held"]).start().unwrap();
+    ticker.publish("nobody-listens", "x").await.unwrap();
+    assert!(ticker.publish("keep/x", "x").await.is_err());
+    // Once `b`'s subscriber leaves, `b` (with history) can make room.
+    hub.publish("b", "kept").await.unwrap();
+    assert_eq!(data(&next(&mut b).await), "kept");
+    drop(b);
+    let _c = hub.subscribe(["c"]).start().unwrap();
+    assert!(hub.stats("b").is_none());
+    // Closing is the server's decision: it is never refused (closed topics
+    // have a bound of their own).
+    assert!(hub.close("new-and-closed"));
+    assert!(matches!(
+        hub.subscribe(["new-and-closed"]).start(),
+        Err(HubError::Closed { .. })
+    ));
+    assert_eq!(hub.topic_count(), 3);
+}
+
+#[tokio::test]
+async fn the_byte_bound_frees_idle_topics_and_spares_subscribed_ones() {
+    let hub = Hub::builder().history(100).max_total_bytes(2_000).build();
+    let payload = "x".repeat(100);
+    let mut ids = Vec::new();
+    for i in 0..50 {
+        ids.push(
+            hub.publish(format!("t{i}"), payload.as_str())
+                .await
+                .unwrap(),
+        );
+        assert!(hub.totals().bytes <= 2_000, "after {i}");
+    }
+    let totals = hub.totals();
+    assert!(totals.evicted >= 30, "{totals:?}");
+    assert_eq!(totals.topics as u64 + totals.evicted, 50);
+    assert_eq!(resumed(&hub, "t0", ids[0]), None, "its one event was seen");
+
+    // A subscribed topic keeps what its own limits allow, past the bound:
+    let mut reader = live(&hub, &["busy"]).await;
+    for _ in 0..40 {
+        hub.publish("busy", payload.as_str()).await.unwrap();
+    }
+    for _ in 0..40 {
+        assert_eq!(data(&next(&mut reader).await), payload);
+    }
+    assert_eq!(hub.stats("busy").unwrap().events, 40);
+    assert!(hub.totals().bytes > 2_000);
+    assert_eq!(hub.totals().topics, 1, "every idle topic was freed");
+    // new topics are not refused (that would not shrink `busy`), but
+    // idle ones keep nothing until the hub is back within the bound.
+    let _new = hub.subscribe(["new"]).start().unwrap();
+    let gone = hub.publish("idle", payload.as_str()).await.unwrap();
+    assert!(hub.stats("idle").is_none());
+    let id = hub.publish("idle", payload.as_str()).await.unwrap();
+    assert_eq!(resumed(&hub, "idle", gone).as_deref(), Some("too-old"));
+    assert_eq!(resumed(&hub, "idle", id), None);
+    // Once `busy` is idle too, it is the longest idle: it makes room.
+    drop(reader);
+    hub.publish("idle", payload.as_str()).await.unwrap();
+    assert!(hub.stats("busy").is_none());
+    assert_eq!(hub.stats("idle").unwrap().events, 1);
+    assert_eq!(hub.totals().refused, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn history_ages_out_by_default_unless_opted_out() {
+    let hub = Hub::builder()
+        .history(100)
+        .topics("task/", TopicOptions::new().no_history_age())
+        .build();
+    let room = hub.publish("room", "joined").await.unwrap();
+    hub.publish("task/1", "50%").await.unwrap();
+    tokio::time::advance(sse_runtime::hub::DEFAULT_HISTORY_AGE - Duration::from_secs(2)).await;
+    hub.publish("elsewhere", "x").await.unwrap();
+    assert_eq!(hub.stats("room").unwrap().events, 1);
+    tokio::time::advance(Duration::from_secs(3)).await;
+    hub.publish("elsewhere", "x").await.unwrap();
+    assert!(hub.stats("room").is_none(), "aged out, then freed");
+    assert_eq!(hub.stats("task/1").unwrap().events, 1, "kept");
+    // The room's reader comes back after its event: nothing was missed,
+    // only the position marker comes.
+    let mut sub = hub.subscribe(["room"]).after(last(room)).start().unwrap();
+    assert_eq!(field(&next(&mut sub).await, "event"), None);
+    assert!(ready(&mut sub).is_none());
+}

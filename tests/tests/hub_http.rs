@@ -1,7 +1,9 @@
 //! The hub behind `#[sse]` routes, over real loopback sockets: resume with
 //! `Last-Event-ID` (and the `lastEventId` query fallback) while a publisher
 //! races, the `sse-missed` signal, a stalled client among 100 readers,
-//! `204` after close, presence, and publishes from many threads.
+//! `204` after close and `410` for a publish to it, presence, publishes
+//! from many threads, and the hub's bounds (one client visiting thousands
+//! of rooms; `503` when nothing can be freed).
 //!
 //! Clients are sse-test-support's raw HTTP/1.1 client (one with a tiny
 //! receive buffer stalls), read through the runtime's WHATWG parser.
@@ -67,22 +69,25 @@ impl Routes {
 
     /// Publishes the body to a topic; answers `202 {"id": …}`.
     #[post("topic/{topic}")]
-    async fn publish(&self, topic: web::Path<String>, body: String) -> HttpResponse {
+    async fn publish(
+        &self,
+        topic: web::Path<String>,
+        body: String,
+    ) -> actix_web::Result<HttpResponse> {
         publish(&self.hub, &topic, body).await
     }
 
     /// Publishes the body to a room.
     #[post("room/{room}")]
-    async fn say(&self, room: web::Path<String>, body: String) -> HttpResponse {
+    async fn say(&self, room: web::Path<String>, body: String) -> actix_web::Result<HttpResponse> {
         publish(&self.hub, &format!("room/{room}"), body).await
     }
 }
 
-async fn publish(hub: &Hub, topic: &str, body: String) -> HttpResponse {
-    match hub.publish(topic, body).await {
-        Ok(id) => HttpResponse::Accepted().json(serde_json::json!({ "id": id.to_string() })),
-        Err(err) => HttpResponse::Conflict().body(err.to_string()),
-    }
+/// A failed publish answers what `PublishError` documents (`?`).
+async fn publish(hub: &Hub, topic: &str, body: String) -> actix_web::Result<HttpResponse> {
+    let id = hub.publish(topic, body).await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({ "id": id.to_string() })))
 }
 
 // ---------------------------------------------------------------------------
@@ -480,9 +485,12 @@ async fn a_closed_topic_ends_its_streams_and_then_answers_204() {
         assert_eq!(response.status(), 204, "{id:?}");
         assert!(response.body_to_end(WAIT).await.unwrap().is_empty());
     }
-    // Publishing to it is refused.
+    // Publishing to it is refused: `410 Gone`, with nothing of the error's
+    // own text (it names the topic).
     let response = send(client().post(server.url("/hub/topic/task")).body("late")).await;
-    assert_eq!(response.status(), 409);
+    assert_eq!(response.status(), 410);
+    let text = String::from_utf8(body(response).await).unwrap();
+    assert_eq!(text, "gone\n");
 }
 
 #[actix_web::test]
@@ -556,4 +564,99 @@ async fn publishes_from_many_threads_reach_the_client_in_order() {
         thread.join().unwrap();
     }
     assert_eq!(next_of, [EACH; THREADS]);
+}
+
+#[actix_web::test]
+async fn one_client_visiting_thousands_of_rooms_leaves_the_hub_within_its_bounds() {
+    const ROOMS: usize = 3_000;
+    const MAX_TOPICS: usize = 256;
+    // Like the demo's rooms: history, and join/leave announced in it.
+    let hub = Hub::builder().history(100).max_topics(MAX_TOPICS).build();
+    let server = start(&hub);
+    // The first visitor reads its own arrival before leaving.
+    let mut first = open(&server, "/hub/room/r0x?user=u0", None).await;
+    let joined = loop {
+        let event = next(&mut first).await.unwrap();
+        if event.event == "user-joined" {
+            break event.id;
+        }
+    };
+    drop(first);
+    for i in 1..ROOMS {
+        // Opened, then closed at once: the route ran (the `200` came
+        // back), so the room's topic and its `user-joined` exist.
+        let response = get(&format!("/hub/room/r{i}x?user=u{i}"), None)
+            .send(server.addr())
+            .await
+            .unwrap_or_else(|err| panic!("room {i}: {err}"));
+        assert_eq!(response.status(), 200, "room {i}");
+        drop(response);
+        let totals = hub.totals();
+        assert!(totals.topics <= MAX_TOPICS, "room {i}: {totals:?}");
+    }
+    // Every visitor is gone once its `user-left` is in: all topics idle.
+    eventually("every room left", || {
+        let totals = hub.totals();
+        totals.evicted + totals.topics as u64 == ROOMS as u64
+            && (0..ROOMS).rev().take(MAX_TOPICS).all(|i| {
+                hub.stats(format!("room/r{i}x"))
+                    .is_none_or(|s| s.subscribers == 0 && s.events == 2)
+            })
+    })
+    .await;
+    let totals = hub.totals();
+    assert_eq!(totals.topics, MAX_TOPICS, "{totals:?}");
+    assert_eq!(totals.refused, 0, "{totals:?}");
+    assert!(totals.bytes <= MAX_TOPICS * 2 * 200, "{totals:?}");
+
+    // The first visitor comes back to its evicted room: it is told it
+    // missed events (its own `user-left`), not silently given nothing.
+    assert!(hub.stats("room/r0x").is_none(), "evicted");
+    let mut back = open(&server, "/hub/room/r0x?user=u0", Some(&joined)).await;
+    let notice = next(&mut back).await.unwrap();
+    assert_eq!(notice.event, "sse-missed");
+    let data: serde_json::Value = notice.json().unwrap();
+    assert_eq!(data["reason"], "too-old");
+    drop(back);
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn a_full_hub_answers_503_with_retry_after_and_no_internal_text() {
+    let hub = Hub::builder().history(10).max_topics(2).build();
+    let server = start(&hub);
+    // Two rooms with a listener each: nothing can be freed.
+    let _a = open(&server, "/hub/live/secret-a", None).await;
+    let _b = open(&server, "/hub/live/secret-b", None).await;
+    eventually("both listeners", || {
+        hub.subscribers("secret-a") == 1 && hub.subscribers("secret-b") == 1
+    })
+    .await;
+
+    let mut response = get("/hub/live/secret-c", None)
+        .send(server.addr())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.header("retry-after"), Some("5"));
+    let text = String::from_utf8(response.body_to_end(WAIT).await.unwrap()).unwrap();
+    assert_eq!(text, "service unavailable, retry later\n");
+
+    // A publish that would make a topic with history is refused alike...
+    let response = send(client().post(server.url("/hub/topic/secret-d")).body("x")).await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        response.headers().get("retry-after").map(|v| v.as_bytes()),
+        Some(&b"5"[..])
+    );
+    let text = String::from_utf8(body(response).await).unwrap();
+    assert!(
+        !text.contains("secret") && !text.contains("hub"),
+        "{text:?}"
+    );
+    // ...while the held topics work as before.
+    let response = send(client().post(server.url("/hub/topic/secret-a")).body("x")).await;
+    assert_eq!(response.status(), 202);
+    assert_eq!(hub.totals().refused, 2);
+    server.stop().await;
 }

@@ -4,8 +4,9 @@
 //! publisher races, a lost pub/sub message recovered from the stream, a
 //! killed pub/sub connection, Redis restarted with and without
 //! persistence, an instance that stops, two actix servers sharing a room
-//! over HTTP, Redis unreachable at start, and `publish_blocking` from a
-//! plain thread.
+//! over HTTP, Redis unreachable at start, a publish while Redis is down
+//! (`503` with `Retry-After`, in-process and over HTTP), and
+//! `publish_blocking` from a plain thread.
 //!
 //! Two or three hub instances live in the test process, each with its own
 //! connections, exactly as separate processes would have.
@@ -611,4 +612,170 @@ async fn browsers_on_two_servers_share_a_room_and_resume_on_either() {
     drop(on_a);
     server_a.stop().await;
     server_b.stop().await;
+}
+
+/// A route that publishes its body, answering failures with `?`: what
+/// `PublishError` documents.
+struct Publisher {
+    hub: Hub,
+}
+
+#[controller("pub")]
+impl Publisher {
+    #[post("{topic}")]
+    async fn publish(
+        &self,
+        topic: actix_web::web::Path<String>,
+        body: String,
+    ) -> actix_web::Result<actix_web::HttpResponse> {
+        let id = self.hub.publish(topic.as_str(), body).await?;
+        Ok(actix_web::HttpResponse::Accepted().body(id.to_string()))
+    }
+}
+
+/// Whether `text` shows anything of the failure's cause.
+fn leaks(text: &str) -> bool {
+    [
+        "redis",
+        "refused",
+        "os error",
+        "127.0.0.1",
+        "backplane",
+        "secret",
+    ]
+    .iter()
+    .any(|word| text.to_ascii_lowercase().contains(word))
+}
+
+#[actix_web::test]
+async fn a_publish_while_redis_is_down_is_a_503_with_retry_after_and_no_internal_text() {
+    use actix_web::test;
+    use sse_test_support::fetch::{client, send, text};
+
+    let mut redis = RedisServer::start(false).await.unwrap();
+    let hub = Hub::builder()
+        .history(10)
+        .redis(redis.url())
+        .timeout(Duration::from_millis(500))
+        .build()
+        .await
+        .unwrap();
+    let server = {
+        let hub = hub.clone();
+        sse_test_support::serve(move || {
+            actix_web::App::new().service(Publisher { hub: hub.clone() })
+        })
+    };
+    let app =
+        test::init_service(actix_web::App::new().service(Publisher { hub: hub.clone() })).await;
+    let post = || {
+        test::TestRequest::post()
+            .uri("/pub/secret-room")
+            .set_payload("hi")
+            .to_request()
+    };
+    let url = server.url("/pub/secret-room");
+
+    let response = send(client().post(&url).body("hi")).await;
+    assert_eq!(response.status(), 202);
+    let response = sse_test_support::call_service(&app, post()).await;
+    assert_eq!(response.status(), 202);
+
+    assert!(redis.pid().is_some());
+    redis.kill(); // SIGKILL by its PID, as a crash
+
+    // In-process, on this thread: the answer and what is logged.
+    let (log, _guard) = sse_test_support::TraceLog::capture_thread();
+    let response = sse_test_support::call_service(&app, post()).await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        response.headers().get("retry-after").map(|v| v.as_bytes()),
+        Some(&b"5"[..])
+    );
+    let body = sse_test_support::read_body(response).await;
+    let body = String::from_utf8(body.to_vec()).unwrap();
+    assert_eq!(body, "service unavailable, retry later\n");
+    assert!(!leaks(&body), "{body:?}");
+    let logged = log.line_with("hub publish failed");
+    assert!(
+        logged.contains("WARN") && logged.contains("redis backplane"),
+        "{logged}"
+    );
+
+    // Over HTTP, from a real server.
+    let response = timeout(STEP, send(client().post(&url).body("hi")))
+        .await
+        .expect("answered within the backplane's timeout");
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        response.headers().get("retry-after").map(|v| v.as_bytes()),
+        Some(&b"5"[..])
+    );
+    let body = text(response).await;
+    assert!(!leaks(&body), "{body:?}");
+
+    // Back up: publishes succeed again.
+    redis.restart().await.unwrap();
+    let deadline = Instant::now() + STEP;
+    loop {
+        let response = send(client().post(&url).body("hi")).await;
+        if response.status() == 202 {
+            break;
+        }
+        assert_eq!(response.status(), 503);
+        assert!(Instant::now() < deadline, "publishes never recovered");
+        sleep(Duration::from_millis(50)).await;
+    }
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn an_instance_holds_copies_only_while_subscribed_and_within_its_bounds() {
+    let redis = RedisServer::start(false).await.unwrap();
+    let hub = Hub::builder()
+        .history(10)
+        .max_topics(4)
+        .redis(redis.url())
+        .build()
+        .await
+        .unwrap();
+    // Publishes to topics nobody here reads make no copy.
+    let mut last = None;
+    for i in 0..200 {
+        last = Some(hub.publish(format!("t{i}"), "x").await.unwrap());
+    }
+    let last = last.unwrap();
+    let deadline = Instant::now() + STEP;
+    while hub.last_id() != last {
+        assert!(Instant::now() < deadline, "the reader never caught up");
+        sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(hub.topic_count(), 0);
+    // A client visiting topic after topic: each copy goes with its reader.
+    for i in 0..100 {
+        let mut sub = hub
+            .subscribe([format!("t{i}")])
+            .after(LastEventId::new(format!("{:x}-1", last.epoch())))
+            .start()
+            .unwrap();
+        next(&mut sub).await.expect("the copy's history");
+        assert_eq!(hub.topic_count(), 1, "visit {i}");
+        drop(sub);
+        let totals = hub.totals();
+        assert_eq!((totals.topics, totals.bytes), (0, 0), "visit {i}");
+    }
+    // Four readers hold four copies: a fifth topic has no room here, and
+    // its stream ends at once (its browser retries) instead of growing.
+    let mut held = Vec::new();
+    for i in 0..4 {
+        held.push(live(&hub, &format!("t{i}")).await);
+    }
+    let mut refused = hub.subscribe(["t4"]).start().unwrap();
+    assert_eq!(next(&mut refused).await, None);
+    let totals = hub.totals();
+    assert_eq!((totals.topics, totals.refused), (4, 1));
+    drop(held);
+    let mut sub = live(&hub, "t4").await;
+    let id = hub.publish("t4", "now").await.unwrap();
+    assert_eq!(data(&mut sub).await, ("now".to_owned(), id.to_string()));
 }

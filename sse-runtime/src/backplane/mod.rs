@@ -58,8 +58,9 @@
 //!
 //! * Redis unreachable when the hub is built: [`RedisHub::build`] fails.
 //! * Redis down or restarting: `publish` fails with
-//!   `PublishError::Backplane` (nothing is published; HTTP `503` when
-//!   returned from a handler), within the response timeout
+//!   `PublishError::Backplane` (nothing is published; `503` with
+//!   `Retry-After` and a generic body when returned from a handler, the
+//!   cause logged), within the response timeout
 //!   ([`RedisHub::timeout`]). Subscribers stay connected (idle); the
 //!   reader reconnects and resubscribes by itself with backoff (50 ms
 //!   doubling up to 2 s), then catches up from the streams: no gap, or,
@@ -79,9 +80,22 @@
 //!
 //! * [`Hub::close`](crate::Hub::close) acts on this instance only.
 //! * `stats`, `subscribers` and `topic_count` are this instance's.
-//! * A topic's age limit becomes the time to live of its stream (kept for
-//!   that long after the topic's last publish), and locally each copied
-//!   event's age counts from when it was copied.
+//! * A topic's age limit (5 minutes unless set, see the hub's "History")
+//!   becomes the time to live of its stream (kept for that long after the
+//!   topic's last publish), and locally each copied event's age counts
+//!   from when it was copied.
+//!
+//! ## Memory
+//!
+//! An instance holds a local copy of a topic only while one of its
+//! subscriptions reads it (and a closed topic, within
+//! `remember_closed`); it keeps no tombstones (Redis knows every topic's
+//! last id). So its memory follows its own subscribers, and the hub's
+//! bounds (see the hub's "Bounds") hold for the copies too: a copy the
+//! instance has no room for is not made, and the subscription that asked
+//! for it ends at once (its client retries), as when Redis is down. In
+//! Redis, a topic's stream expires with its history's age; the `last` and
+//! `floor` hashes keep one entry per topic ever published to.
 //!
 //! ## Keys, and sharding
 //!
@@ -156,7 +170,8 @@ impl RedisHub {
     }
 
     /// How long a topic's stream is kept after its last publish, when the
-    /// topic has no history age (with one, the age is used).
+    /// topic has no history age (opted out with `no_history_age`; with
+    /// one, the age is used).
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl;
         self

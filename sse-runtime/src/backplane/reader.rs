@@ -248,11 +248,14 @@ impl Reader {
         let Some(inner) = self.hub.upgrade() else {
             return;
         };
-        let ok = self.copy(&inner, &request).await.is_ok();
+        let ok = matches!(self.copy(&inner, &request).await, Ok(true));
         let _ = request.done.send(ok);
     }
 
-    async fn copy(&mut self, inner: &Inner, request: &Prime) -> Result<(), Broken> {
+    /// `Ok(false)`: this instance is at its bounds (see the hub's
+    /// "Bounds") and has no room for one of the topics; the subscription's
+    /// stream ends, and its client retries.
+    async fn copy(&mut self, inner: &Inner, request: &Prime) -> Result<bool, Broken> {
         if request.at_least > inner.registry.lock().seq {
             self.catch_up().await?;
         }
@@ -270,15 +273,18 @@ impl Reader {
                 .history(name, count, to)
                 .await
                 .map_err(|_| Broken)?;
-            inner.registry.lock().install(
+            let installed = inner.registry.lock().install(
                 name,
                 &inner.options,
                 history.evicted_seq,
                 history.events,
                 Instant::now(),
             );
+            if installed.is_err() {
+                return Ok(false);
+            }
         }
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -311,9 +317,14 @@ fn deliver(inner: &Inner, topic: &str, seq: u64, body: Body) {
         if seq <= registry.seq {
             return;
         }
-        let target = registry.for_publish(topic, &inner.options);
+        // A mirror makes no topic for a publish (only subscriptions have
+        // topics copied here), so it is never refused one.
+        let Ok(target) = registry.for_publish(topic, &inner.options, now) else {
+            registry.advance(seq);
+            return;
+        };
         let id = EventId::new(registry.epoch, seq);
-        match registry.deliver(target, topic, id, body, now) {
+        match registry.deliver(target, topic, id, body, &inner.options, now) {
             Ok(wake) => wake,
             Err(Closed) => {
                 // Closed here (closing is per instance): not delivered.

@@ -23,7 +23,7 @@ use tokio::time::Instant;
 
 use super::error::PublishError;
 use super::options::Options;
-use super::registry::{Closed, Registry};
+use super::registry::{Closed, Full, Registry};
 use super::wire::Body;
 use crate::resume::EventId;
 
@@ -50,10 +50,16 @@ impl Engine {
         let (id, wake) = {
             let mut registry = registry.lock();
             registry.sweep_if_due(options, now);
-            let target = registry.for_publish(topic, options);
+            // A refused topic uses up no id: nothing was published.
+            let target =
+                registry
+                    .for_publish(topic, options, now)
+                    .map_err(|Full| PublishError::Full {
+                        topic: topic.to_owned(),
+                    })?;
             let id = EventId::new(registry.epoch, registry.seq + 1);
             registry
-                .deliver(target, topic, id, body, now)
+                .deliver(target, topic, id, body, options, now)
                 .map(|wake| (id, wake))
                 .map_err(|Closed| PublishError::Closed {
                     topic: topic.to_owned(),

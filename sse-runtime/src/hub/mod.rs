@@ -24,13 +24,18 @@
 //!         self.hub.subscribe([format!("chat/{room}")]).after(last).start()
 //!     }
 //!
-//!     /// `POST /chat/{room}`: publishes a message, answers with its id.
+//!     /// `POST /chat/{room}`: publishes a message, answers with its id
+//!     /// (a failed publish answers what `PublishError` documents: `410`
+//!     /// for a closed topic, `503` with `Retry-After` for a full hub or a
+//!     /// backplane outage).
 //!     #[post("{room}")]
-//!     async fn post(&self, room: web::Path<String>, message: web::Json<Message>) -> HttpResponse {
-//!         match self.hub.publish(format!("chat/{room}"), &*message).await {
-//!             Ok(id) => HttpResponse::Accepted().json(serde_json::json!({ "id": id.to_string() })),
-//!             Err(err) => HttpResponse::InternalServerError().body(err.to_string()),
-//!         }
+//!     async fn post(
+//!         &self,
+//!         room: web::Path<String>,
+//!         message: web::Json<Message>,
+//!     ) -> actix_web::Result<HttpResponse> {
+//!         let id = self.hub.publish(format!("chat/{room}"), &*message).await?;
+//!         Ok(HttpResponse::Accepted().json(serde_json::json!({ "id": id.to_string() })))
 //!     }
 //! }
 //!
@@ -56,7 +61,8 @@
 //!
 //! A topic is any string. Topics come into being when first subscribed to
 //! (or published to, if they keep history) and are freed when nobody
-//! subscribes and they hold no history. One [`Subscription`] may read
+//! subscribes and they hold no history, or earlier to stay within the
+//! hub's bounds (see Bounds). One [`Subscription`] may read
 //! several topics, say a user's own notifications and a room: each
 //! topic's events arrive in the order they were published, and events of
 //! different topics in the order of their ids. A message for everyone is a
@@ -119,10 +125,63 @@
 //! [`history_age`](HubBuilder::history_age)), for the whole hub or per
 //! topic prefix ([`HubBuilder::topics`]): a task's progress may keep all
 //! of it, a ticker none. Without history (the default) a resuming client
-//! is told about the events it missed, since none can be replayed. Age
-//! limits are applied when a topic is published to, and to every topic at
-//! most about a second late (by whichever hub call comes next; a hub
-//! nobody calls has nothing to apply them for).
+//! is told about the events it missed, since none can be replayed.
+//!
+//! Every history has an age bound, 5 minutes unless set
+//! ([`DEFAULT_HISTORY_AGE`]): history is there for clients that reconnect,
+//! which `EventSource` does within seconds, and a bound on count and bytes
+//! alone keeps the last events of every topic ever published to for as
+//! long as the process lives (a chat room visited once keeps its
+//! `user-joined` and `user-left` forever). A topic whose history must
+//! outlive that opts out with
+//! [`no_history_age`](TopicOptions::no_history_age), e.g. a task's
+//! progress that is closed when done. Age limits are applied when a topic
+//! is published to, and to every topic at most about a second late (by
+//! whichever hub call comes next; a hub nobody calls has nothing to apply
+//! them for).
+//!
+//! ## Bounds
+//!
+//! Whatever clients do, a hub holds at most
+//! [`max_topics`](HubBuilder::max_topics) topics (default 65 536,
+//! [`DEFAULT_MAX_TOPICS`]; topics the server closes come on top, within
+//! their own bound) and about
+//! [`max_total_bytes`](HubBuilder::max_total_bytes) of encoded events in
+//! all of them together (default 64 MiB, [`DEFAULT_MAX_TOTAL_BYTES`]):
+//!
+//! * When a new topic would go past the topic bound, or a publish took the
+//!   bytes past theirs, the hub frees the topics without subscribers that
+//!   have been idle longest (no subscriber and no publish for the longest
+//!   time) until it is within them again. Such a topic's last id is
+//!   remembered like any freed topic's (see Failure modes): a client that
+//!   resumes on it afterwards is told it missed events, `sse-missed` with
+//!   reason `"too-old"`, never silently given nothing.
+//! * Topics with subscribers are never freed nor trimmed for the bounds:
+//!   their events stay within their own limits (history, and the queue
+//!   window their subscribers read from). Closed topics are not either:
+//!   they have their own bound ([`HubBuilder::remember_closed`]).
+//! * If every topic has subscribers or is closed, a new topic is refused:
+//!   [`Subscribe::start`] fails with [`HubError::Full`] and a publish that
+//!   would keep history in a new topic with [`PublishError::Full`]; both
+//!   answer `503 Service Unavailable` with a `Retry-After` as the error of
+//!   a route. Existing topics go on as before. The hub logs a warning
+//!   (at most one every ten seconds) naming the bound to raise.
+//! * Bytes past their bound with no idle topic left to free refuse
+//!   nothing: they are held by subscribed topics, which turning clients
+//!   away would not shrink. Topics that become idle then keep no history
+//!   until the hub is back within the bound. The worst case is thus the
+//!   topic bound times a subscribed topic's own limits, and the byte bound
+//!   caps what is kept for nobody.
+//!
+//! So memory stays bounded with the default settings: a client visiting a
+//! million topic names leaves the hub at its bounds, and topics left
+//! behind age out. [`Hub::totals`] tells how close a hub is (topics,
+//! bytes, topics freed early and refused). The bytes are the events'
+//! encoded size (what they occupy is somewhat more); a topic costs some
+//! hundreds of bytes besides its events and name: a demo chat room
+//! holding its `user-joined` and `user-left` takes about 0.9 KB in all
+//! (`tests/hub_bounds.rs` measures it), so 65 536 such rooms are some
+//! 60 MB.
 //!
 //! ## Lagging
 //!
@@ -222,15 +281,37 @@
 //! * An item that can't be encoded: `publish` returns
 //!   [`PublishError::Event`]; nothing is published.
 //! * A publish to a closed topic: [`PublishError::Closed`].
+//! * A hub at its bounds: [`HubError::Full`], [`PublishError::Full`] (see
+//!   Bounds).
 //! * An id the hub cannot resume from: `sse-missed`, never an error
 //!   response and never silent loss. The hub remembers the last id of
-//!   the 16 384 most recently freed topics; a client resuming on a topic
-//!   forgotten beyond that may be told it missed events when it did not.
+//!   the 65 536 most recently freed topics (a few megabytes whatever the
+//!   names' length: it keeps a keyed hash of each name); a client resuming
+//!   on a topic forgotten beyond that may be told it missed events when
+//!   it did not.
 //! * A garbage `Last-Event-ID` (too long, not text): treated as absent
 //!   (see [`LastEventId`](crate::LastEventId)).
 //! * A stalled client: see Lagging.
 //! * A restart: the in-memory history is gone; resuming clients get
 //!   `sse-missed` with reason `"epoch"`.
+//!
+//! Both error types are actix-web `ResponseError`s: `?` on them in a
+//! handler that returns `actix_web::Result` is the way to answer a client
+//! (as in the example at the top), and gives
+//!
+//! | error | answer |
+//! |---|---|
+//! | [`HubError::Closed`] | `204 No Content`, which makes `EventSource` stop reconnecting |
+//! | [`HubError::Full`], [`PublishError::Full`] | `503 Service Unavailable`, `Retry-After: 5` |
+//! | `PublishError::Backplane` (feature `redis`) | `503 Service Unavailable`, `Retry-After: 5` |
+//! | [`PublishError::Closed`] | `410 Gone` |
+//! | [`HubError::NoTopics`], [`HubError::Event`], [`PublishError::Event`] | `500 Internal Server Error` |
+//!
+//! with a fixed one-line body: an error's text (topic names, the Redis
+//! address, OS errors) is logged through `tracing`, never sent. Note that
+//! `EventSource` gives up for good on any status but `200` (and `204` is
+//! how to tell it so on purpose): a route that would rather have browsers
+//! come back after a `503` can answer them itself.
 //!
 //! ## Synchronisation
 //!
@@ -311,7 +392,8 @@ use tokio::time::Instant;
 pub use error::{HubError, PublishError};
 pub use options::{
     HubBuilder, Overflow, TopicOptions, DEFAULT_CLOSED_FOR, DEFAULT_CLOSED_TOPICS,
-    DEFAULT_HISTORY_BYTES, DEFAULT_QUEUE, DEFAULT_QUEUE_BYTES,
+    DEFAULT_HISTORY_AGE, DEFAULT_HISTORY_BYTES, DEFAULT_MAX_TOPICS, DEFAULT_MAX_TOTAL_BYTES,
+    DEFAULT_QUEUE, DEFAULT_QUEUE_BYTES,
 };
 pub use subscription::{Subscribe, Subscription};
 
@@ -363,6 +445,28 @@ pub struct TopicStats {
     pub closed: bool,
 }
 
+/// The whole hub's figures at one moment, from [`Hub::totals`]: how close
+/// it is to its bounds (see the module docs, "Bounds").
+///
+/// With a backplane these are this instance's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HubStats {
+    /// Topics held: with subscribers or history, and closed ones still
+    /// remembered ([`Hub::topic_count`]).
+    pub topics: usize,
+    /// The encoded size of every event the topics hold, in bytes.
+    pub bytes: usize,
+    /// Freed topics whose last id is remembered, so that a client resuming
+    /// on one is told whether it missed events (at most 65 536).
+    pub remembered: usize,
+    /// Topics freed before their time to stay within the bounds, since the
+    /// hub was built.
+    pub evicted: u64,
+    /// New topics refused at the bounds, since the hub was built.
+    pub refused: u64,
+}
+
 impl Hub {
     /// A hub with the default settings (no history): see [`HubBuilder`].
     pub fn new() -> Self {
@@ -407,8 +511,11 @@ impl Hub {
     /// # Errors
     /// [`PublishError::Event`] if `item` can't be encoded,
     /// [`PublishError::Closed`] if the topic is closed,
+    /// [`PublishError::Full`] if the topic is new, keeps history, and the
+    /// hub is at its bounds (see the module docs, "Bounds"),
     /// `PublishError::Backplane` (feature `redis`) if the backplane could
-    /// not take it: nothing was published.
+    /// not take it: nothing was published. As the error of a handler each
+    /// answers what [`PublishError`] documents (`?` does it).
     pub async fn publish(
         &self,
         topic: impl AsRef<str>,
@@ -579,6 +686,31 @@ impl Hub {
     /// and closed ones it still remembers.
     pub fn topic_count(&self) -> usize {
         self.inner.registry.lock().topic_count()
+    }
+
+    /// The whole hub's figures: topics and bytes held against the bounds,
+    /// and how often the bounds had to act.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let hub = sse_runtime::Hub::builder().history(10).max_topics(2).build();
+    /// for room in ["a", "b", "c"] {
+    ///     hub.publish(room, "hello").await?;
+    /// }
+    /// let totals = hub.totals();
+    /// assert_eq!((totals.topics, totals.evicted), (2, 1), "`a` made room for `c`");
+    /// # Ok::<_, sse_runtime::hub::PublishError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn totals(&self) -> HubStats {
+        let totals = self.inner.registry.lock().totals();
+        HubStats {
+            topics: totals.topics,
+            bytes: totals.bytes,
+            remembered: totals.remembered,
+            evicted: totals.evicted,
+            refused: totals.refused,
+        }
     }
 
     /// The id of the latest publish (sequence 0 before the first).

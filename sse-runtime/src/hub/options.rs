@@ -1,5 +1,7 @@
 //! Configuration: [`HubBuilder`], per-topic [`TopicOptions`] and the
-//! [`Overflow`] policy, resolved into one [`Limits`] per topic.
+//! [`Overflow`] policy, resolved into one [`Limits`] per topic; and the
+//! hub-wide bounds (topics, bytes) that hold whatever the topics' own
+//! settings.
 
 use std::time::Duration;
 
@@ -29,7 +31,10 @@ pub enum Overflow {
 /// let hub = Hub::builder()
 ///     .history(100)
 ///     // A task's progress: keep it all (the topic is closed when done).
-///     .topics("progress/", TopicOptions::new().history(usize::MAX).history_bytes(usize::MAX))
+///     .topics(
+///         "progress/",
+///         TopicOptions::new().history(usize::MAX).history_bytes(usize::MAX).no_history_age(),
+///     )
 ///     // A ticker: no history, newest value first.
 ///     .topics("ticker/", TopicOptions::new().history(0).queue(16).overflow(Overflow::Skip))
 ///     .build();
@@ -65,10 +70,22 @@ impl TopicOptions {
         self
     }
 
-    /// Forget past events older than `age`.
+    /// Forget past events older than `age` (the hub's default:
+    /// [`DEFAULT_HISTORY_AGE`]).
     #[must_use]
     pub fn history_age(mut self, age: Duration) -> Self {
         self.history_age = Some(Some(age));
+        self
+    }
+
+    /// Keep past events whatever their age: only the count and bytes
+    /// bound the history. For topics whose history must outlive any
+    /// reconnect, e.g. a task's progress that is closed when done; a topic
+    /// nobody subscribes to is then held until the hub-wide bounds (see
+    /// [`HubBuilder::max_topics`]) make room for others.
+    #[must_use]
+    pub fn no_history_age(mut self) -> Self {
+        self.history_age = Some(None);
         self
     }
 
@@ -111,10 +128,17 @@ impl TopicOptions {
         let history_events = self.history.unwrap_or(0);
         let history_bytes = self.history_bytes.unwrap_or(DEFAULT_HISTORY_BYTES);
         let keeps_history = history_events > 0 && history_bytes > 0;
+        // Without history there is nothing to age: leaving the age out
+        // spares the sweep and the ring a clock per event.
+        let history_age = match self.history_age {
+            _ if !keeps_history => None,
+            None => Some(DEFAULT_HISTORY_AGE),
+            Some(age) => age,
+        };
         Limits {
             history_events,
             history_bytes,
-            history_age: self.history_age.flatten(),
+            history_age,
             queue_events: self.queue.unwrap_or(DEFAULT_QUEUE).max(1),
             queue_bytes: self.queue_bytes.unwrap_or(DEFAULT_QUEUE_BYTES),
             overflow: self.overflow.unwrap_or(if keeps_history {
@@ -128,6 +152,16 @@ impl TopicOptions {
 
 /// Default history bound in bytes, once a count is set.
 pub const DEFAULT_HISTORY_BYTES: usize = 4 << 20;
+/// Default age bound of a topic's history: past events older than this
+/// are forgotten, whatever the count and bytes allow (see the module
+/// docs, "History", for why every history has one).
+pub const DEFAULT_HISTORY_AGE: Duration = Duration::from_secs(300);
+/// Default bound on the number of topics a hub holds at once (see the
+/// module docs, "Bounds").
+pub const DEFAULT_MAX_TOPICS: usize = 65_536;
+/// Default bound on the encoded bytes all the topics of a hub hold
+/// together (see the module docs, "Bounds").
+pub const DEFAULT_MAX_TOTAL_BYTES: usize = 64 << 20;
 /// Default queue bound in events.
 pub const DEFAULT_QUEUE: usize = 1024;
 /// Default queue bound in bytes.
@@ -164,6 +198,8 @@ pub(crate) struct Options {
     prefixes: Vec<(String, TopicOptions)>,
     pub(crate) closed_topics: usize,
     pub(crate) closed_for: Duration,
+    pub(crate) max_topics: usize,
+    pub(crate) max_bytes: usize,
 }
 
 impl Options {
@@ -180,13 +216,14 @@ impl Options {
 }
 
 /// Builds a [`Hub`]: history, queue bounds and overflow policy for all
-/// topics, overrides by topic prefix, and how long closed topics are
-/// remembered.
+/// topics, overrides by topic prefix, how long closed topics are
+/// remembered, and the hub-wide bounds.
 ///
-/// Defaults: no history (4 MiB once a count is set, no age limit); a queue
-/// of 1 024 events and 1 MiB; [`Overflow::Disconnect`] for topics with
-/// history, [`Overflow::Skip`] without; 1 024 closed topics remembered for
-/// 10 minutes.
+/// Defaults: no history (once a count is set: 4 MiB and 5 minutes); a
+/// queue of 1 024 events and 1 MiB; [`Overflow::Disconnect`] for topics
+/// with history, [`Overflow::Skip`] without; 1 024 closed topics
+/// remembered for 10 minutes; at most 65 536 topics and 64 MiB of events
+/// in the whole hub.
 ///
 /// ```
 /// use std::time::Duration;
@@ -206,6 +243,8 @@ pub struct HubBuilder {
     prefixes: Vec<(String, TopicOptions)>,
     closed_topics: usize,
     closed_for: Duration,
+    max_topics: usize,
+    max_bytes: usize,
 }
 
 impl Default for HubBuilder {
@@ -215,6 +254,8 @@ impl Default for HubBuilder {
             prefixes: Vec::new(),
             closed_topics: DEFAULT_CLOSED_TOPICS,
             closed_for: DEFAULT_CLOSED_FOR,
+            max_topics: DEFAULT_MAX_TOPICS,
+            max_bytes: DEFAULT_MAX_TOTAL_BYTES,
         }
     }
 }
@@ -232,9 +273,17 @@ impl HubBuilder {
         self
     }
 
-    /// Forget past events older than `age` (default: no age limit).
+    /// Forget past events older than `age` (default 5 minutes,
+    /// [`DEFAULT_HISTORY_AGE`]).
     pub fn history_age(mut self, age: Duration) -> Self {
         self.defaults = self.defaults.history_age(age);
+        self
+    }
+
+    /// Keep past events whatever their age (see
+    /// [`TopicOptions::no_history_age`]); better set per topic prefix.
+    pub fn no_history_age(mut self) -> Self {
+        self.defaults = self.defaults.no_history_age();
         self
     }
 
@@ -273,6 +322,26 @@ impl HubBuilder {
         self
     }
 
+    /// Hold at most `count` topics at once (default 65 536,
+    /// [`DEFAULT_MAX_TOPICS`]; values below 1 count as 1): past it, the
+    /// longest-idle topic without subscribers is freed to make room, and
+    /// if there is none a new topic is refused (see the module docs,
+    /// "Bounds").
+    pub fn max_topics(mut self, count: usize) -> Self {
+        self.max_topics = count.max(1);
+        self
+    }
+
+    /// Hold at most `bytes` of encoded events in all topics together
+    /// (default 64 MiB, [`DEFAULT_MAX_TOTAL_BYTES`]): past it, the
+    /// longest-idle topics without subscribers are freed; topics with
+    /// subscribers keep what their own limits allow (see the module docs,
+    /// "Bounds").
+    pub fn max_total_bytes(mut self, bytes: usize) -> Self {
+        self.max_bytes = bytes;
+        self
+    }
+
     /// The hub, with a fresh epoch.
     pub fn build(self) -> Hub {
         Hub::from_options(self.into_options())
@@ -286,6 +355,8 @@ impl HubBuilder {
             prefixes,
             closed_topics: self.closed_topics,
             closed_for: self.closed_for,
+            max_topics: self.max_topics,
+            max_bytes: self.max_bytes,
         }
     }
 }
@@ -308,6 +379,36 @@ mod tests {
             .history_bytes(0)
             .into_options();
         assert_eq!(options.limits("any").overflow, Overflow::Skip);
+    }
+
+    #[test]
+    fn history_has_an_age_unless_opted_out() {
+        let options = HubBuilder::default()
+            .history(10)
+            .topics("forever/", TopicOptions::new().no_history_age())
+            .topics(
+                "short/",
+                TopicOptions::new().history_age(Duration::from_secs(5)),
+            )
+            .topics("none/", TopicOptions::new().history(0))
+            .into_options();
+        assert_eq!(options.limits("a").history_age, Some(DEFAULT_HISTORY_AGE));
+        assert_eq!(options.limits("forever/a").history_age, None);
+        assert_eq!(
+            options.limits("short/a").history_age,
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(options.limits("none/a").history_age, None, "nothing to age");
+        let options = HubBuilder::default()
+            .history(10)
+            .no_history_age()
+            .into_options();
+        assert_eq!(options.limits("a").history_age, None);
+        let options = HubBuilder::default().max_topics(0).into_options();
+        assert_eq!(
+            (options.max_topics, options.max_bytes),
+            (1, DEFAULT_MAX_TOTAL_BYTES)
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ use tokio::time::Instant;
 
 use super::error::HubError;
 use super::options::Overflow;
+use super::registry::Full;
 use super::topic::{Ring, Topic};
 use super::waiters::{Relay, Slot};
 use super::wire::{self, Body};
@@ -103,8 +104,15 @@ impl Subscribe {
     /// # Errors
     /// [`HubError::Closed`] (`204 No Content` as an HTTP answer) if every
     /// topic is closed and holds nothing more for this client;
-    /// [`HubError::NoTopics`] for an empty topic list; [`HubError::Event`]
-    /// if the value given to [`announce`](Self::announce) can't be encoded.
+    /// [`HubError::Full`] (`503 Service Unavailable`) if a topic is new
+    /// and the hub holds as many topics as it may, none of them idle (see
+    /// the module docs, "Bounds"); [`HubError::NoTopics`] for an empty topic
+    /// list; [`HubError::Event`] if the value given to
+    /// [`announce`](Self::announce) can't be encoded.
+    ///
+    /// With a backplane the topics are copied once the stream is first
+    /// polled, so `start` does not fail for `Full`: the stream ends at
+    /// once instead, and its client retries.
     pub fn start(self) -> Result<Subscription, HubError> {
         let Subscribe {
             hub,
@@ -210,7 +218,7 @@ impl Starting {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok(true)) => {}
                 Poll::Ready(_) => {
-                    tracing::debug!(topics = ?self.names, "hub backplane unavailable; ending the stream");
+                    tracing::debug!(topics = ?self.names, "hub backplane unavailable (or this instance full); ending the stream");
                     return Poll::Ready(None);
                 }
             }
@@ -257,15 +265,28 @@ fn attach(hub: &Hub, starting: &Starting) -> Result<Option<Start>, HubError> {
         Resume::Unknown => Some("unknown-id"),
         _ => None,
     };
-    let topics: Vec<Arc<Topic>> = names
-        .iter()
-        .map(|name| registry.for_subscriber(name, &inner.options))
-        .collect();
     let mut reset = Vec::new();
-    let mut kept = Vec::with_capacity(topics.len());
-    let mut cursors = Vec::with_capacity(topics.len());
+    let mut kept: Vec<Arc<Topic>> = Vec::with_capacity(names.len());
+    let mut cursors = Vec::with_capacity(names.len());
     let mut all_live = true;
-    for topic in &topics {
+    // One topic at a time, each counted as subscribed before the next is
+    // looked up: making room for a new topic frees idle ones, and must not
+    // free one this subscription already took.
+    for name in names {
+        let topic = match registry.for_subscriber(name, &inner.options, now) {
+            Ok(topic) => topic,
+            Err(Full) => {
+                // Give back what was taken: the hub is as before.
+                for topic in &kept {
+                    let mut ring = topic.ring.lock();
+                    ring.subscribers -= 1;
+                    registry.release(topic, &mut ring, now);
+                }
+                return Err(HubError::Full {
+                    topic: name.clone(),
+                });
+            }
+        };
         let mut ring = topic.ring.lock();
         let fallback = if from_oldest {
             ring.history_start(now)
@@ -278,7 +299,7 @@ fn attach(hub: &Hub, starting: &Starting) -> Result<Option<Start>, HubError> {
             (Some(_), _) => None,
         };
         let position = position.unwrap_or_else(|| {
-            reset.push(&*topic.name);
+            reset.push(name.as_str());
             fallback
         });
         all_live &= position == ring.next();
@@ -286,13 +307,14 @@ fn attach(hub: &Hub, starting: &Starting) -> Result<Option<Start>, HubError> {
             continue;
         }
         ring.subscribers += 1;
-        kept.push(topic.clone());
         cursors.push(Cursor {
             at: position,
             live_from: ring.next(),
             slot: Slot::default(),
             seen: 0,
         });
+        drop(ring);
+        kept.push(topic);
     }
     if cursors.is_empty() && reset.is_empty() {
         return Err(HubError::Closed {

@@ -7,6 +7,7 @@
 //! will read; the ring holds the ordinals `front()..next`.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Waker;
 
@@ -26,8 +27,8 @@ pub(crate) struct Topic {
 }
 
 impl Topic {
-    pub(crate) fn new(name: Arc<str>, limits: Limits, evicted_seq: u64) -> Arc<Self> {
-        let ring = Ring::new(limits, evicted_seq);
+    pub(crate) fn new(name: Arc<str>, limits: Limits, evicted_seq: u64, held: Held) -> Arc<Self> {
+        let ring = Ring::new(limits, evicted_seq, held);
         Arc::new(Topic {
             name,
             generation: ring.waiters.generation(),
@@ -49,6 +50,30 @@ struct Entry {
 impl Entry {
     fn start(&self) -> u64 {
         self.end - self.event.as_ref().len() as u64
+    }
+}
+
+/// The encoded bytes every ring of one hub holds together, for the
+/// hub-wide bound (see [`Registry`](super::registry::Registry)).
+///
+/// An atomic rather than a field of the registry: rings change under the
+/// registry's lock, but a ring the registry no longer knows (a reset
+/// topic still read by its subscriptions) is dropped wherever its last
+/// subscription is, and its bytes count until then.
+#[derive(Clone, Default)]
+pub(crate) struct Held(Arc<AtomicUsize>);
+
+impl Held {
+    pub(crate) fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn add(&self, bytes: usize) {
+        self.0.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    fn sub(&self, bytes: usize) {
+        self.0.fetch_sub(bytes, Ordering::Relaxed);
     }
 }
 
@@ -78,10 +103,16 @@ pub(crate) struct Ring {
     /// The topic was dropped by a backplane that lost track of it: every
     /// subscription reading it ends (its client reconnects and resumes).
     pub(crate) reset: bool,
+    /// When the topic last became idle or was published to while idle, as
+    /// the registry counts (see `Registry::touch`); an entry of the
+    /// registry's idle queue with another stamp is out of date.
+    pub(crate) stamp: u64,
+    /// The hub's total, which `bytes` is part of.
+    held: Held,
 }
 
 impl Ring {
-    fn new(limits: Limits, evicted_seq: u64) -> Self {
+    fn new(limits: Limits, evicted_seq: u64, held: Held) -> Self {
         Ring {
             limits,
             entries: VecDeque::new(),
@@ -94,6 +125,8 @@ impl Ring {
             waiters: Waiters::new(),
             closed: None,
             reset: false,
+            stamp: 0,
+            held,
         }
     }
 
@@ -137,6 +170,7 @@ impl Ring {
             event,
         });
         self.bytes += len;
+        self.held.add(len);
         self.next += 1;
         self.last_seq = seq;
         self.evict(now);
@@ -165,7 +199,9 @@ impl Ring {
             if in_history || in_window {
                 return;
             }
-            self.bytes -= front.event.as_ref().len();
+            let len = front.event.as_ref().len();
+            self.bytes -= len;
+            self.held.sub(len);
             self.evicted_seq = front.seq;
             self.entries.pop_front();
         }
@@ -259,6 +295,13 @@ impl Ring {
     }
 }
 
+impl Drop for Ring {
+    /// A ring that goes away no longer counts towards the hub's total.
+    fn drop(&mut self) {
+        self.held.sub(self.bytes);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -278,6 +321,12 @@ mod tests {
         }
     }
 
+    impl Ring {
+        fn new_for_test(limits: Limits, evicted_seq: u64) -> Self {
+            Ring::new(limits, evicted_seq, Held::default())
+        }
+    }
+
     fn event(len: usize) -> EncodedEvent {
         // `data: ` + text + `\n\n`
         Event::default().data("x".repeat(len - 8)).encode()
@@ -292,7 +341,7 @@ mod tests {
     #[test]
     fn history_count_bounds_the_ring() {
         let now = Instant::now();
-        let mut ring = Ring::new(limits(3, 100), 0);
+        let mut ring = Ring::new_for_test(limits(3, 100), 0);
         fill(&mut ring, 1..=5, 10, now);
         assert_eq!((ring.len(), ring.front(), ring.next()), (3, 2, 5));
         assert_eq!(ring.bytes(), 30);
@@ -303,9 +352,26 @@ mod tests {
     }
 
     #[test]
+    fn the_hub_total_follows_appends_evictions_and_drops() {
+        let now = Instant::now();
+        let held = Held::default();
+        let mut a = Ring::new(limits(2, 1), 0, held.clone());
+        let mut b = Ring::new(limits(10, 1), 0, held.clone());
+        fill(&mut a, 1..=3, 10, now);
+        fill(&mut b, 4..=5, 10, now);
+        assert_eq!((a.bytes(), b.bytes(), held.get()), (20, 20, 40));
+        a.limits.history_events = 0;
+        a.evict(now);
+        assert_eq!(held.get(), 20);
+        fill(&mut a, 6..=6, 10, now);
+        drop(b);
+        assert_eq!(held.get(), 0, "a kept nothing, b is gone");
+    }
+
+    #[test]
     fn history_bytes_bound_the_ring() {
         let now = Instant::now();
-        let mut ring = Ring::new(
+        let mut ring = Ring::new_for_test(
             Limits {
                 history_bytes: 25,
                 ..limits(100, 1)
@@ -325,7 +391,7 @@ mod tests {
     #[test]
     fn history_age_bounds_the_ring() {
         let start = Instant::now();
-        let mut ring = Ring::new(
+        let mut ring = Ring::new_for_test(
             Limits {
                 history_age: Some(Duration::from_secs(10)),
                 ..limits(100, 1)
@@ -345,7 +411,7 @@ mod tests {
     #[test]
     fn queue_window_is_kept_while_anyone_listens() {
         let now = Instant::now();
-        let mut ring = Ring::new(limits(0, 4), 0);
+        let mut ring = Ring::new_for_test(limits(0, 4), 0);
         fill(&mut ring, 1..=3, 10, now);
         assert!(ring.is_empty(), "nobody listens, no history");
         ring.subscribers = 1;
@@ -360,7 +426,7 @@ mod tests {
     #[test]
     fn longer_of_history_and_window_is_kept() {
         let now = Instant::now();
-        let mut ring = Ring::new(limits(2, 5), 0);
+        let mut ring = Ring::new_for_test(limits(2, 5), 0);
         ring.subscribers = 1;
         fill(&mut ring, 1..=10, 10, now);
         assert_eq!(ring.len(), 5);
@@ -372,7 +438,7 @@ mod tests {
     #[test]
     fn lag_by_events_and_bytes() {
         let now = Instant::now();
-        let mut ring = Ring::new(
+        let mut ring = Ring::new_for_test(
             Limits {
                 queue_bytes: 35,
                 ..limits(100, 4)
@@ -393,7 +459,7 @@ mod tests {
     #[test]
     fn a_replay_is_not_a_lag_but_live_events_during_it_count() {
         let now = Instant::now();
-        let mut ring = Ring::new(limits(100, 2), 0);
+        let mut ring = Ring::new_for_test(limits(100, 2), 0);
         fill(&mut ring, 1..=50, 10, now);
         // Resumed at 0 when the head was 50: 50 unread, none live.
         assert_eq!(ring.lag(0, 50), None);
@@ -407,7 +473,7 @@ mod tests {
     #[test]
     fn evicted_positions_lag() {
         let now = Instant::now();
-        let mut ring = Ring::new(limits(2, 100), 0);
+        let mut ring = Ring::new_for_test(limits(2, 100), 0);
         fill(&mut ring, 1..=4, 10, now);
         assert_eq!(ring.lag(1, 1), Some(3));
         assert!(ring.get(1).is_none());
@@ -417,7 +483,7 @@ mod tests {
     #[test]
     fn positions_follow_sequence_numbers_with_gaps() {
         let now = Instant::now();
-        let mut ring = Ring::new(limits(10, 10), 7);
+        let mut ring = Ring::new_for_test(limits(10, 10), 7);
         fill(&mut ring, [10, 20, 30], 10, now);
         assert_eq!(ring.position_after(7), Ok(0));
         assert_eq!(ring.position_after(6), Err(TooOld));
@@ -440,7 +506,7 @@ mod tests {
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(count.clone());
         let now = Instant::now();
-        let mut ring = Ring::new(limits(0, 4), 0);
+        let mut ring = Ring::new_for_test(limits(0, 4), 0);
         let mut slots = [Slot::default(); 3];
         for slot in &mut slots {
             ring.register(slot, &waker);

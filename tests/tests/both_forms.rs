@@ -169,11 +169,11 @@ fn options() -> ServerOptions {
 
 fn start(probes: &Probes) -> TestServer {
     let probes = probes.clone();
-    options().serve(move || app(&probes))
+    options().serve(move || app(probes.clone()))
 }
 
 fn app(
-    probes: &Probes,
+    probes: Probes,
 ) -> App<
     impl actix_web::dev::ServiceFactory<
         actix_web::dev::ServiceRequest,
@@ -185,9 +185,7 @@ fn app(
 > {
     App::new()
         .app_data(web::Data::new(probes.clone()))
-        .service(Routes {
-            probes: probes.clone(),
-        })
+        .service(Routes { probes })
         .configure(plain)
 }
 
@@ -357,7 +355,7 @@ async fn the_edge_caps_both() {
     let edge = SseEdge::new().limits(Limits::new().max_streams(1));
     let server = {
         let probes = probes.clone();
-        options().serve(move || app(&probes).wrap(edge.clone()))
+        options().serve(move || app(probes.clone()).wrap(edge.clone()))
     };
     for form in FORMS {
         let mut open = RawRequest::get(&format!("{form}/ticks"))

@@ -131,7 +131,7 @@ async fn updates_sends_the_two_strings() {
     let server = start(config());
     assert_eq!(
         server.body("/events/updates").await,
-        "data: Hello, world!\n\ndata: This is a real-time update\n\n"
+        "data: Hello, world!\n\ndata: This is a real-time update\n\nid: sse-end\n\n"
     );
     server.stop().await;
 }
@@ -143,7 +143,7 @@ async fn limited_sends_five_updates_a_second_apart_then_closes() {
     let body = server.body("/events/limited").await;
     assert_eq!(
         body,
-        "data: Update 0\n\ndata: Update 1\n\ndata: Update 2\n\ndata: Update 3\n\ndata: Update 4\n\n"
+        "data: Update 0\n\ndata: Update 1\n\ndata: Update 2\n\ndata: Update 3\n\ndata: Update 4\n\nid: sse-end\n\n"
     );
     // Five paced seconds: the last pause comes before the connection closes.
     assert!(started.elapsed() >= FAST.of(Duration::from_secs(5)));
@@ -154,7 +154,7 @@ async fn limited_sends_five_updates_a_second_apart_then_closes() {
 async fn updates_100_sends_a_hundred_updates_then_closes() {
     let server = start(config());
     let expected: String = (0..100).map(|i| format!("data: Update {i}\n\n")).collect();
-    assert_eq!(server.body("/events/updates-100").await, expected);
+    assert_eq!(server.body("/events/updates-100").await, expected + "id: sse-end\n\n");
     server.stop().await;
 }
 
@@ -169,7 +169,7 @@ async fn progress_counts_to_100_then_completes() {
             )
         })
         .collect();
-    expected.push_str("event: complete\ndata: {\"message\":\"Done!\"}\n\n");
+    expected.push_str("event: complete\ndata: {\"message\":\"Done!\"}\n\nid: sse-end\n\n");
     assert_eq!(server.body("/aim/progress").await, expected);
     server.stop().await;
 }
@@ -180,7 +180,7 @@ async fn named_events_keep_their_names() {
     assert_eq!(
         server.body("/aim/named").await,
         "event: notification\ndata: {\"message\":\"New notification\"}\n\n\
-         event: update\ndata: {\"status\":\"completed\"}\n\n"
+         event: update\ndata: {\"status\":\"completed\"}\n\nid: sse-end\n\n"
     );
     server.stop().await;
 }
@@ -188,7 +188,7 @@ async fn named_events_keep_their_names() {
 #[actix_web::test]
 async fn aim_sending_samples() {
     let server = start(config());
-    assert_eq!(server.body("/aim/basic").await, "data: Hello, SSE!\n\n");
+    assert_eq!(server.body("/aim/basic").await, "data: Hello, SSE!\n\nid: sse-end\n\n");
 
     let expected: String = (0..5)
         .map(|i| format!("data: Event number {i}\n\n"))
@@ -417,7 +417,7 @@ async fn manual_cleanup_disposes_the_resource() {
     assert_eq!(
         server.body("/events/events").await,
         "data: Event 1\n\ndata: Event 2\n\ndata: Event 3\n\n\
-         event: error\ndata: connection to the event source lost\n\n"
+         event: error\ndata: internal error\n\n"
     );
     server.wait_until_idle().await;
     assert_eq!(server.examples.stats().resources_disposed, 1);
@@ -438,7 +438,7 @@ async fn connection_errors_end_with_the_error_text() {
     assert_eq!(
         server.body("/events/connection-errors").await,
         "data: Event 1\n\ndata: Event 2\n\ndata: Event 3\n\n\
-         data: Error: connection to the event source lost\n\n"
+         data: Error: connection to the event source lost\n\nid: sse-end\n\n"
     );
     server.wait_until_idle().await;
     server.stop().await;
@@ -621,7 +621,7 @@ async fn demo_binary_lists_every_route_and_serves_them() {
     let body = text(&mut response, "/events/limited").await;
     assert_eq!(
         body,
-        "data: Update 0\n\ndata: Update 1\n\ndata: Update 2\n\ndata: Update 3\n\ndata: Update 4\n\n"
+        "data: Update 0\n\ndata: Update 1\n\ndata: Update 2\n\ndata: Update 3\n\ndata: Update 4\n\nid: sse-end\n\n"
     );
 
     // SIGTERM: the open (infinite) stream ends with a retry hint and the

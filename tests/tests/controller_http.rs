@@ -44,13 +44,18 @@ fn huge_item(i: usize) -> String {
 }
 
 fn huge_events() -> String {
-    (0..HUGE)
+    let mut events: String = (0..HUGE)
         .map(|i| format!("data: {}\n\n", huge_item(i)))
-        .collect()
+        .collect();
+    events.push_str("id: sse-end\n\n");
+    events
 }
 
+/// The burst's events, then the end frame of a stream that ran out.
 fn burst_events() -> String {
-    (0..100).map(|i| format!("data: event {i}\n\n")).collect()
+    let mut events: String = (0..100).map(|i| format!("data: event {i}\n\n")).collect();
+    events.push_str("'+E+'");
+    events
 }
 
 #[controller("http")]

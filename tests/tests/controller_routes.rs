@@ -155,7 +155,7 @@ async fn extractors_over_loopback() {
         (
             200,
             true,
-            "data: task 42 started\n\ndata: task 42 done\n\n".to_owned()
+            "data: task 42 started\n\ndata: task 42 done\n\nid: sse-end\n\n".to_owned()
         )
     );
     assert_eq!(
@@ -389,7 +389,7 @@ async fn controller_and_route_paths_are_normalised() {
     for (path, expected) in cases {
         let response = get(&server.url(path)).await;
         assert_eq!(response.status(), 200, "{path}");
-        assert_eq!(lossy(&body(response).await), *expected, "{path}");
+        assert_eq!(lossy(&body(response).await), format!("{expected}id: sse-end\n\n"), "{path}");
     }
     for path in [
         "/events//x",

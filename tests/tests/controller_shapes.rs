@@ -187,7 +187,7 @@ async fn every_return_shape_streams_over_loopback() {
             "text/event-stream",
             "{path}"
         );
-        assert_eq!(lossy(&body(response).await), *expected, "{path}");
+        assert_eq!(lossy(&body(response).await), format!("{expected}id: sse-end\n\n"), "{path}");
     }
     server.stop().await;
 }
@@ -227,7 +227,7 @@ async fn result_err_is_an_ordinary_error_response() {
     )
     .await;
     assert_eq!(response.status(), 200);
-    assert_eq!(text(response).await, "data: welcome\n\n");
+    assert_eq!(text(response).await, "data: welcome\n\nid: sse-end\n\n");
     server.stop().await;
 }
 

@@ -235,7 +235,7 @@ async fn every_kind_of_item_is_framed_like_a_stream_item() {
          data: {\"count\":1}\n\n\
          : a comment\n\n\
          event: tick\nid: 7\ndata: full event\n\n\
-         data: shared\n\n"
+         data: shared\n\nid: sse-end\n\n"
     );
     expect_log(&probe.log, "cleanup").await;
     server.stop().await;
@@ -246,7 +246,7 @@ async fn a_clone_in_a_spawned_task_keeps_the_connection_until_it_is_dropped() {
     let (server, probe) = start();
     assert_eq!(
         body(&server, "/sink/spawned").await,
-        "data: tick 1\n\ndata: tick 2\n\ndata: tick 3\n\n"
+        "data: tick 1\n\ndata: tick 2\n\ndata: tick 3\n\nid: sse-end\n\n"
     );
     expect_log(&probe.log, "on_close").await;
     server.stop().await;
@@ -274,7 +274,7 @@ async fn try_send_fails_fast_once_the_bound_is_reached() {
     let expected: String = (0..EventSink::CAPACITY)
         .map(|n| format!("data: {n}\n\n"))
         .collect();
-    assert_eq!(text, expected);
+    assert_eq!(text, expected + "'+E+'");
     server.stop().await;
 }
 
@@ -282,7 +282,7 @@ async fn try_send_fails_fast_once_the_bound_is_reached() {
 async fn send_waits_for_room_and_loses_nothing() {
     let (server, _probe) = start();
     let expected: String = (0..5_000).map(|n| format!("data: {n}\n\n")).collect();
-    assert_eq!(body(&server, "/sink/many").await, expected);
+    assert_eq!(body(&server, "/sink/many").await, expected + "id: sse-end\n\n");
     server.stop().await;
 }
 
@@ -299,7 +299,7 @@ async fn result_err_before_the_first_event_is_an_http_error() {
 
     assert_eq!(
         body(&server, "/sink/guarded?ok=true").await,
-        "data: welcome\n\n"
+        "data: welcome\n\nid: sse-end\n\n"
     );
     server.stop().await;
 }
@@ -318,7 +318,7 @@ async fn result_err_after_an_event_ends_the_stream_with_an_error_event() {
     let (server, _probe) = start();
     assert_eq!(
         body(&server, "/sink/fails_late").await,
-        "data: first\n\nevent: error\ndata: denied\n\n"
+        "data: first\n\nevent: error\ndata: internal error\n\n"
     );
     server.stop().await;
 }

@@ -9,7 +9,7 @@ use futures_util::stream::{self, Stream, StreamExt};
 use serde::ser::{Error as _, SerializeStruct, Serializer};
 use serde::Serialize;
 use sse_runtime::parse::ReceivedEvent;
-use sse_runtime::{controller, sse};
+use sse_runtime::{controller, sse, Shown};
 use sse_test_support::{
     lossy, parse_events, RawRequest, RawResponse, ServerOptions, TestServer, STEP,
 };
@@ -74,8 +74,14 @@ impl Failing {
     }
 
     #[sse("user-error")]
-    fn user_error(&self) -> impl Stream<Item = Result<u32, String>> {
-        stream::iter([Ok(1), Err("quota exceeded".to_owned()), Ok(2)])
+    fn user_error(&self) -> impl Stream<Item = Result<u32, Shown<String>>> {
+        stream::iter([Ok(1), Err(Shown("quota exceeded".to_owned())), Ok(2)])
+    }
+
+    /// The same error, not marked to be shown.
+    #[sse("hidden-error")]
+    fn hidden_error(&self) -> impl Stream<Item = Result<u32, String>> {
+        stream::iter([Ok(1), Err("db at 10.0.0.7 refused".to_owned()), Ok(2)])
     }
 
     /// Panics in the method, before there is a stream: may stay a 500.
@@ -181,9 +187,15 @@ async fn encoding_errors_send_a_generic_message() {
 }
 
 #[actix_web::test]
-async fn a_users_own_error_item_keeps_its_text() {
+async fn a_users_shown_error_item_keeps_its_text() {
     let client = fetch("/user-error").await;
     assert_stream(&client, &[("message", "1"), ("error", "quota exceeded")]);
+}
+
+#[actix_web::test]
+async fn a_users_error_item_is_hidden_by_default() {
+    let client = fetch("/hidden-error").await;
+    assert_stream(&client, &[("message", "1"), ("error", "internal error")]);
 }
 
 #[actix_web::test]

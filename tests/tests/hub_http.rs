@@ -15,7 +15,7 @@ use std::time::Duration;
 use actix_web::{web, App, HttpResponse};
 use sse_runtime::hub::{Hub, HubError};
 use sse_runtime::parse::ReceivedEvent;
-use sse_runtime::{controller, sse, LastEventId, Subscription};
+use sse_runtime::{controller, sse, LastEventId, Sse, Subscription};
 use sse_test_support::fetch::{body, client, send};
 use sse_test_support::{wait_until, within, EventReader, RawRequest, ServerOptions, TestServer};
 use tokio::time::sleep;
@@ -474,10 +474,12 @@ async fn a_closed_topic_ends_its_streams_and_then_answers_204() {
     assert_eq!(next(&mut stream).await.unwrap().data, "50%");
     assert_eq!(next(&mut stream).await.unwrap().data, "done");
     assert!(next(&mut stream).await.is_none(), "the stream ends");
-    assert_eq!(stream.last_event_id(), done.to_string());
+    // The end frame: the browser's last event id becomes `sse-end`.
+    assert_eq!(stream.last_event_id(), Sse::END_ID);
 
-    // EventSource reconnects after an ending stream: it gets 204 and stops.
-    for id in [Some(done.to_string()), None] {
+    // EventSource reconnects after an ending stream: it gets 204 and stops,
+    // whether it says `sse-end`, the topic's last id, or nothing.
+    for id in [Some(Sse::END_ID.to_owned()), Some(done.to_string()), None] {
         let mut response = get("/hub/live/task", id.as_deref())
             .send(server.addr())
             .await

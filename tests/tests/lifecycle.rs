@@ -268,7 +268,7 @@ async fn finished_stream_runs_cleanup_once_and_closes_the_connection() {
     let mut server = start(true);
     let (mut response, head) = open(server.addr(), "finite", "data: a\n\n").await;
     let rest = read_to_end(&mut response).await;
-    assert_eq!(head + &rest, "data: a\n\ndata: b\n\n");
+    assert_eq!(head + &rest, "data: a\n\ndata: b\n\nid: sse-end\n\n");
     next_cleanup(&mut server, Duration::from_secs(1)).await;
     settle(&server, 1).await;
     assert_eq!(server.probe.cleanups.get(), 1);

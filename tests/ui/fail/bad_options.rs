@@ -40,6 +40,21 @@ impl Events {
         stream::iter([1])
     }
 
+    #[sse("j", error_event = "bad\nname")]
+    fn j(&self) -> impl Stream<Item = u32> {
+        stream::iter([1])
+    }
+
+    #[sse("k", error_event = failed)]
+    fn k(&self) -> impl Stream<Item = u32> {
+        stream::iter([1])
+    }
+
+    #[sse("l", reconnect_on_end = "yes")]
+    fn l(&self) -> impl Stream<Item = u32> {
+        stream::iter([1])
+    }
+
     #[get("i", keep_alive = "15s")]
     async fn i(&self) -> &'static str {
         "i"

@@ -71,8 +71,9 @@ async fn read_until(response: &mut RawResponse, needle: &str) -> String {
 #[actix_web::test]
 async fn quick_start_sends_what_the_stream_style_sends() {
     let demo = start();
-    let expected: String = (0..10).map(|i| format!("data: Event {i}\n\n")).collect();
-    assert_eq!(demo.body("/aim/sink/quick-start").await, expected + "id: sse-end\n\n");
+    let mut expected: String = (0..10).map(|i| format!("data: Event {i}\n\n")).collect();
+    expected.push_str("id: sse-end\n\n");
+    assert_eq!(demo.body("/aim/sink/quick-start").await, expected);
     assert_eq!(demo.body("/aim/quick-start").await, expected);
     demo.server.stop().await;
 }

@@ -64,6 +64,12 @@ pub fn controller(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Marks a method of a `#[controller]` impl as a Server-Sent Events route:
 /// `#[sse("path", keep_alive = "15s", retry = "3s")]`.
 ///
+/// The route expands into `sse_runtime::Sse`, one builder call per option
+/// given: `keep_alive = "15s"` / `false`, `retry`, `max_duration`,
+/// `idle_timeout`, `write_timeout = "10s"` / `false`,
+/// `error_event = "name"` and `reconnect_on_end = true`. Options left out
+/// keep `Sse`'s defaults.
+///
 /// It is read by `#[controller]`; on its own it is an error.
 #[proc_macro_attribute]
 pub fn sse(args: TokenStream, item: TokenStream) -> TokenStream {

@@ -194,7 +194,9 @@ fn set_reconnect_on_end(ctx: &Ctx, options: &mut SseOptions, key: &'static str, 
         }) => options.reconnect_on_end = b.value,
         other => ctx.error(
             other,
-            format!("`{key}` takes `true` (a finished stream may be replayed) or `false` (the default)"),
+            format!(
+                "`{key}` takes `true` (a finished stream may be replayed) or `false` (the default)"
+            ),
         ),
     }
 }
@@ -382,11 +384,20 @@ mod tests {
     #[test]
     fn an_error_event_name_is_one_line() {
         let (_, errors) = parse_attr(syn::parse_quote!(#[sse("x", error_event = "a\nb")]));
-        assert!(errors.contains("`error_event` must be one line"), "{errors}");
+        assert!(
+            errors.contains("`error_event` must be one line"),
+            "{errors}"
+        );
         let (_, errors) = parse_attr(syn::parse_quote!(#[sse("x", error_event = "")]));
-        assert!(errors.contains("`error_event` must be one line"), "{errors}");
+        assert!(
+            errors.contains("`error_event` must be one line"),
+            "{errors}"
+        );
         let (_, errors) = parse_attr(syn::parse_quote!(#[sse("x", reconnect_on_end = "yes")]));
-        assert!(errors.contains("`reconnect_on_end` takes `true`"), "{errors}");
+        assert!(
+            errors.contains("`reconnect_on_end` takes `true`"),
+            "{errors}"
+        );
     }
 
     #[test]

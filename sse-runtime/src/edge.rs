@@ -1,13 +1,14 @@
 //! [`SseEdge`]: the middleware that lets a server's SSE streams be capped
 //! ([`Limits`]), traced (`trace.rs`) and measured (`metrics.rs`).
 //!
-//! The generated route hands `respond` no request, so the middleware takes
-//! what admission needs from the request (the route pattern, the path, the
-//! peer, two headers) and keeps it in a task-local for as long as actix
-//! polls the handler under it; `respond` looks there once, before the
-//! route's method runs ([`admit`]). It cannot keep the request itself:
-//! actix's router needs to be its only owner while it routes. A server
-//! without the middleware pays nothing.
+//! The middleware takes what admission needs from the request (the route
+//! pattern, the path, the peer, two headers) and keeps it in a task-local
+//! for as long as actix polls the handler under it; the response looks
+//! there once ([`admit`]): an `#[sse]` route before its method runs, a
+//! plain handler's `Sse` when actix turns it into a response (still inside
+//! the handler's future). It cannot keep the request itself: actix's router
+//! needs to be its only owner while it routes. A server without the
+//! middleware pays nothing.
 
 use std::future::{ready, Ready};
 use std::net::SocketAddr;
@@ -173,7 +174,7 @@ where
     }
 }
 
-/// What `respond` does with a request.
+/// What the response does with a request.
 pub(crate) enum Admission {
     /// No `SseEdge` above it: stream without caps, spans or metrics.
     Unobserved,
@@ -186,7 +187,7 @@ pub(crate) enum Admission {
 }
 
 /// Decides on the current request: counts it against the caps, and gives
-/// it its span. Called by `respond` before the route's method runs.
+/// it its span. Called by the response (`Sse`) before it streams.
 pub(crate) fn admit() -> Admission {
     REQUEST
         .try_with(|context| context.admit())

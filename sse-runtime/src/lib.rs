@@ -24,6 +24,32 @@
 //! }
 //! ```
 //!
+//! The same without a controller, from any actix-web handler: return an
+//! [`Sse`], which the macros expand into.
+//!
+//! ```no_run
+//! use actix_web::{web, App, HttpServer};
+//! use futures_util::stream;
+//! use sse_runtime::{Sse, SseServerExt};
+//!
+//! async fn updates() -> Sse {
+//!     Sse::from_stream(stream::iter(["Hello, world!", "This is a real-time update"]))
+//! }
+//!
+//! #[actix_web::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let server = HttpServer::new(|| App::new().route("/events/updates", web::get().to(updates)))
+//!         .sse_defaults()
+//!         .bind(("127.0.0.1", 8080))?
+//!         .run();
+//!     sse_runtime::serve(server).await
+//! }
+//! ```
+//!
+//! A finished stream stays finished (its reconnect is answered `204`), an
+//! `Err` item's text stays in the log unless it is [`Shown`], and
+//! everything else a route does is described on [`Sse`].
+//!
 //! See the crate README for routes, items, options and [`CleanUp`], and
 //! for serving browsers in production: CORS, HTTP/2 and TLS, connection
 //! caps ([`Limits`]), metrics and tracing, the last three through the

@@ -87,10 +87,7 @@ pub(crate) fn channel(cleanup: &CleanUp) -> (EventSink, SinkEvents) {
 }
 
 /// [`channel`] with room for `capacity` waiting events (at least one).
-pub(crate) fn channel_with_capacity(
-    cleanup: &CleanUp,
-    capacity: usize,
-) -> (EventSink, SinkEvents) {
+pub(crate) fn channel_with_capacity(cleanup: &CleanUp, capacity: usize) -> (EventSink, SinkEvents) {
     let (events, received) = mpsc::channel(capacity);
     let sink = EventSink {
         events,

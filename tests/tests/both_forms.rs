@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use actix_web::{web, App, HttpRequest};
 use futures_util::stream::{self, Stream, StreamExt};
-use sse_runtime::{
-    controller, event_name, sse, CleanUp, Limits, Shown, Sse, SseEdge, SseSettings,
-};
+use sse_runtime::{controller, event_name, sse, CleanUp, Limits, Shown, Sse, SseEdge, SseSettings};
 use sse_test_support::{
     lossy, wait_until, within, Counter, RawRequest, RawResponse, ServerOptions, Stop, TestServer,
     STEP,
@@ -119,46 +117,46 @@ impl Routes {
 
 /// The plain handlers: the same streams, the same options.
 fn plain(cfg: &mut web::ServiceConfig) {
-    cfg.route("/p/two", web::get().to(|| async { Sse::from_stream(two()) }))
-        .route(
-            "/p/failing",
-            web::get().to(|| async { Sse::from_try_stream(failing()) }),
-        )
-        .route(
-            "/p/shown",
-            web::get().to(|| async {
-                Sse::from_try_stream(shown()).error_event(event_name!("failed"))
-            }),
-        )
-        .route(
-            "/p/replayed",
-            web::get().to(|| async {
-                Sse::from_stream(stream::iter(["again"]))
-                    .retry(Duration::from_millis(1500))
-                    .reconnect_on_end()
-            }),
-        )
-        .route(
-            "/p/once",
-            web::get().to(|probes: web::Data<Probes>| async move {
-                Sse::from_stream(once(&probes))
-            }),
-        )
-        .route(
-            "/p/fast",
-            web::get().to(|probes: web::Data<Probes>, cleanup: CleanUp| async move {
-                Sse::from_stream(fast(&probes, &cleanup)).write_timeout(Duration::from_millis(300))
-            }),
-        )
-        .route(
-            "/p/ticks",
-            // `on_close` instead of the extractor: the other way in.
-            web::get().to(|probes: web::Data<Probes>| async move {
-                let cleanup = CleanUp::new();
-                let stream = ticks(&probes, &cleanup);
-                Sse::from_stream(stream).on_close(move || cleanup.run())
-            }),
-        );
+    cfg.route(
+        "/p/two",
+        web::get().to(|| async { Sse::from_stream(two()) }),
+    )
+    .route(
+        "/p/failing",
+        web::get().to(|| async { Sse::from_try_stream(failing()) }),
+    )
+    .route(
+        "/p/shown",
+        web::get()
+            .to(|| async { Sse::from_try_stream(shown()).error_event(event_name!("failed")) }),
+    )
+    .route(
+        "/p/replayed",
+        web::get().to(|| async {
+            Sse::from_stream(stream::iter(["again"]))
+                .retry(Duration::from_millis(1500))
+                .reconnect_on_end()
+        }),
+    )
+    .route(
+        "/p/once",
+        web::get().to(|probes: web::Data<Probes>| async move { Sse::from_stream(once(&probes)) }),
+    )
+    .route(
+        "/p/fast",
+        web::get().to(|probes: web::Data<Probes>, cleanup: CleanUp| async move {
+            Sse::from_stream(fast(&probes, &cleanup)).write_timeout(Duration::from_millis(300))
+        }),
+    )
+    .route(
+        "/p/ticks",
+        // `on_close` instead of the extractor: the other way in.
+        web::get().to(|probes: web::Data<Probes>| async move {
+            let cleanup = CleanUp::new();
+            let stream = ticks(&probes, &cleanup);
+            Sse::from_stream(stream).on_close(move || cleanup.run())
+        }),
+    );
 }
 
 fn options() -> ServerOptions {
@@ -207,13 +205,15 @@ async fn the_wire_is_the_same() {
         assert_eq!(response.header("cache-control"), Some("no-cache"));
         assert_eq!(response.header("x-accel-buffering"), Some("no"));
         assert_eq!(
-            body,
-            "data: Hello, world!\n\ndata: This is a real-time update\n\nid: sse-end\n\n",
+            body, "data: Hello, world!\n\ndata: This is a real-time update\n\nid: sse-end\n\n",
             "{form}"
         );
 
         let (_, body) = whole(&server, &format!("{form}/replayed")).await;
-        assert_eq!(body, "retry: 1500\n\ndata: again\n\n", "{form}: no end frame");
+        assert_eq!(
+            body, "retry: 1500\n\ndata: again\n\n",
+            "{form}: no end frame"
+        );
     }
     server.stop().await;
 }
@@ -254,7 +254,11 @@ async fn a_finished_streams_reconnect_is_answered_204() {
             assert_eq!(response.status(), 204, "{form}");
             assert!(response.body_to_end(STEP).await.unwrap().is_empty());
         }
-        assert_eq!(probes.polled.get(), polled, "{form}: the stream was not polled");
+        assert_eq!(
+            probes.polled.get(),
+            polled,
+            "{form}: the stream was not polled"
+        );
         if form == "/c" {
             assert_eq!(probes.runs.get(), runs, "the method did not run");
         }
@@ -343,7 +347,10 @@ async fn a_server_stop_ends_both_with_the_shutdown_frame() {
     within(Duration::from_secs(5), server.stop_with(Stop::EndStreams)).await;
     for (form, mut client) in clients {
         let body = lossy(&client.body_to_end(STEP).await.unwrap());
-        assert!(body.contains(": server shutting down\n"), "{form}: {body:?}");
+        assert!(
+            body.contains(": server shutting down\n"),
+            "{form}: {body:?}"
+        );
         assert!(!body.contains("sse-end"), "{form}: a stop is not an end");
     }
     assert!(wait_until(STEP, || probes.cleanups.get() == 2).await);

@@ -243,7 +243,10 @@ async fn expect_stream_dropped(probe: &Probe) {
 async fn callbacks_run_once_in_order_when_the_stream_finishes() {
     let (server, probe) = start();
     let response = get(&server.url("/cleanup/finite")).await;
-    assert_eq!(lossy(&body(response).await), "data: a\n\ndata: b\n\nid: sse-end\n\n");
+    assert_eq!(
+        lossy(&body(response).await),
+        "data: a\n\ndata: b\n\nid: sse-end\n\n"
+    );
     expect_log(&probe, &["first", "second", "third"]).await;
     expect_stream_dropped(&probe).await;
     server.stop().await;
@@ -328,7 +331,10 @@ async fn a_panicking_callback_does_not_stop_the_others() {
     let (server, probe) = start();
     let response = get(&server.url("/cleanup/panicking")).await;
     assert_eq!(response.status(), 200);
-    assert_eq!(lossy(&body(response).await), "data: done\n\nid: sse-end\n\n");
+    assert_eq!(
+        lossy(&body(response).await),
+        "data: done\n\nid: sse-end\n\n"
+    );
     expect_log(&probe, &["one", "three", "five"]).await;
 
     // The worker survived: the server still answers.
@@ -342,7 +348,10 @@ async fn a_panicking_callback_does_not_stop_the_others() {
 async fn a_callback_added_inside_the_stream_runs() {
     let (server, probe) = start();
     let response = get(&server.url("/cleanup/from_stream")).await;
-    assert_eq!(lossy(&body(response).await), "data: one\n\ndata: two\n\nid: sse-end\n\n");
+    assert_eq!(
+        lossy(&body(response).await),
+        "data: one\n\ndata: two\n\nid: sse-end\n\n"
+    );
     expect_log(&probe, &["before stream", "added in stream"]).await;
 
     // And when the client leaves an endless stream.
@@ -401,7 +410,11 @@ async fn cleanup_in_any_parameter_position() {
     ];
     for (path, expected) in cases {
         let response = get(&server.url(path)).await;
-        assert_eq!(lossy(&body(response).await), format!("{expected}id: sse-end\n\n"), "{path}");
+        assert_eq!(
+            lossy(&body(response).await),
+            format!("{expected}id: sse-end\n\n"),
+            "{path}"
+        );
     }
     expect_log(
         &probe,

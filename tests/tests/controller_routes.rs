@@ -389,7 +389,11 @@ async fn controller_and_route_paths_are_normalised() {
     for (path, expected) in cases {
         let response = get(&server.url(path)).await;
         assert_eq!(response.status(), 200, "{path}");
-        assert_eq!(lossy(&body(response).await), format!("{expected}id: sse-end\n\n"), "{path}");
+        assert_eq!(
+            lossy(&body(response).await),
+            format!("{expected}id: sse-end\n\n"),
+            "{path}"
+        );
     }
     for path in [
         "/events//x",

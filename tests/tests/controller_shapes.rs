@@ -187,7 +187,11 @@ async fn every_return_shape_streams_over_loopback() {
             "text/event-stream",
             "{path}"
         );
-        assert_eq!(lossy(&body(response).await), format!("{expected}id: sse-end\n\n"), "{path}");
+        assert_eq!(
+            lossy(&body(response).await),
+            format!("{expected}id: sse-end\n\n"),
+            "{path}"
+        );
     }
     server.stop().await;
 }

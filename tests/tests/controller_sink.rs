@@ -282,7 +282,10 @@ async fn try_send_fails_fast_once_the_bound_is_reached() {
 async fn send_waits_for_room_and_loses_nothing() {
     let (server, _probe) = start();
     let expected: String = (0..5_000).map(|n| format!("data: {n}\n\n")).collect();
-    assert_eq!(body(&server, "/sink/many").await, expected + "id: sse-end\n\n");
+    assert_eq!(
+        body(&server, "/sink/many").await,
+        expected + "id: sse-end\n\n"
+    );
     server.stop().await;
 }
 

@@ -239,7 +239,10 @@ async fn sse_response_headers_in_process() {
 
 #[actix_web::test]
 async fn string_items_are_data_lines() {
-    assert_eq!(fetch("/wire/hello").await, "data: Hello, world!\n\nid: sse-end\n\n");
+    assert_eq!(
+        fetch("/wire/hello").await,
+        "data: Hello, world!\n\nid: sse-end\n\n"
+    );
     assert_eq!(
         fetch("/wire/two").await,
         "data: Hello, world!\n\ndata: This is a real-time update\n\n"
@@ -382,7 +385,10 @@ async fn unserialisable_item_is_an_error_event_and_ends_the_stream() {
 
 #[actix_web::test]
 async fn retry_option_starts_the_stream() {
-    assert_eq!(fetch("/wire/retry").await, "retry: 3000\n\ndata: x\n\nid: sse-end\n\n");
+    assert_eq!(
+        fetch("/wire/retry").await,
+        "retry: 3000\n\ndata: x\n\nid: sse-end\n\n"
+    );
     assert_eq!(fetch("/wire/retry_ms").await, "retry: 90000\n\ndata: y\n\n");
     assert_eq!(
         fetch("/wire/hello").await,

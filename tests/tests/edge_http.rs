@@ -143,7 +143,10 @@ async fn cors_recipe_over_a_socket() {
         "http://app.example"
     );
     assert_eq!(stream.headers()[header::CONTENT_TYPE], "text/event-stream");
-    assert_eq!(text(stream).await, "data: 1\n\ndata: 2\n\ndata: 3\n\nid: sse-end\n\n");
+    assert_eq!(
+        text(stream).await,
+        "data: 1\n\ndata: 2\n\ndata: 3\n\nid: sse-end\n\n"
+    );
 
     let elsewhere = send(
         client

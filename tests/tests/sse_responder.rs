@@ -29,7 +29,8 @@ async fn a_channel_streams_what_a_spawned_task_sends_and_ends_with_it() {
         });
         sse
     }
-    let server = ServerOptions::new().serve(|| App::new().route("/count", web::get().to(countdown)));
+    let server =
+        ServerOptions::new().serve(|| App::new().route("/count", web::get().to(countdown)));
     let (status, body) = whole(&server, "/count").await;
     assert_eq!(status, 200);
     assert_eq!(
@@ -136,9 +137,7 @@ async fn json_and_text_items_state_their_encoding() {
             )
             .route(
                 "/text",
-                web::get().to(|| async {
-                    Sse::from_stream(stream::iter([Text(1.5), Text(2.0)]))
-                }),
+                web::get().to(|| async { Sse::from_stream(stream::iter([Text(1.5), Text(2.0)])) }),
             )
     });
     assert_eq!(
@@ -175,10 +174,19 @@ async fn an_extracted_cleanup_runs_even_when_the_handler_refuses() {
     });
     let (status, _) = whole(&server, "/maybe/false").await;
     assert_eq!(status, 403);
-    assert!(wait_until(STEP, || runs.get() == 1).await, "a refusal runs it");
+    assert!(
+        wait_until(STEP, || runs.get() == 1).await,
+        "a refusal runs it"
+    );
     let (status, body) = whole(&server, "/maybe/true").await;
-    assert_eq!((status, body.as_str()), (200, "data: yes\n\nid: sse-end\n\n"));
-    assert!(wait_until(STEP, || runs.get() == 2).await, "the stream's end runs it");
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "data: yes\n\nid: sse-end\n\n")
+    );
+    assert!(
+        wait_until(STEP, || runs.get() == 2).await,
+        "the stream's end runs it"
+    );
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(runs.get(), 2, "once each");
     server.stop().await;
@@ -199,7 +207,10 @@ async fn builder_options_reach_the_wire() {
     });
     let mut response = RawRequest::get("/opts").send(server.addr()).await.unwrap();
     let body = lossy(&response.body_to_end(STEP).await.unwrap());
-    assert!(body.starts_with("retry: 250\n\n: keep-alive\n\n"), "{body:?}");
+    assert!(
+        body.starts_with("retry: 250\n\n: keep-alive\n\n"),
+        "{body:?}"
+    );
     assert!(
         body.matches(": keep-alive\n\n").count() >= 3,
         "a keep-alive every 100 ms until the 450 ms limit: {body:?}"

@@ -296,7 +296,7 @@ impl Panicked {
     }
 }
 
-/// The running route call, polled first by `respond` (until it decides)
+/// The running route call, polled first by `Sse::__decide` (until it decides, for an `#[sse]` method)
 /// and then by the body (for as long as it streams).
 pub(super) struct Driver(Pin<Box<dyn Future<Output = ()>>>);
 

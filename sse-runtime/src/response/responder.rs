@@ -470,9 +470,7 @@ impl Sse {
         if let Some(own) = cleanup {
             guard.0.add(move || own.run());
         }
-        let mut response = sse_response(SseBody::new(
-            shared, driver, &config, guard, conn, watch,
-        ));
+        let mut response = sse_response(SseBody::new(shared, driver, &config, guard, conn, watch));
         for (name, value) in headers {
             response.headers_mut().insert(name, value);
         }

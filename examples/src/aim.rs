@@ -9,7 +9,7 @@
 //! | `GET /aim/multiple` | Sending Events › Multiple Events |
 //! | `GET /aim/json` | Sending Events › JSON Events |
 //! | `GET /aim/named` | Sending Events › Named Events |
-//! | `GET /aim/ids` | Sending Events › Events with ID |
+//! | `GET /aim/ids` | Sending Events › Events with ID (resumes after `Last-Event-ID`) |
 //! | `GET /aim/keep-alive` | Keep-Alive |
 //! | `GET /aim/comments` | Comments |
 //!
@@ -23,7 +23,7 @@ use async_stream::{stream, try_stream};
 use futures_util::stream::{self as futures_stream, Stream};
 use serde::Serialize;
 use serde_json::json;
-use sse_runtime::{controller, event_name, sse, Event, EventError};
+use sse_runtime::{controller, event_name, sse, Event, EventError, LastEventId};
 
 use crate::clock;
 use crate::pace::Pace;
@@ -111,14 +111,24 @@ impl AimController {
 
     /// Seed 001, *Events with ID*: `id: 1` / `data: Event 1`, `id: 2` / …
     /// every second, forever. A reconnecting browser sends the last one back
-    /// as `Last-Event-ID`.
+    /// as `Last-Event-ID`, and the count resumes after it (`Last-Event-ID: 3`
+    /// → `id: 4`, `id: 5`, …); an absent or non-numeric id starts at 1.
     #[sse("ids")]
-    fn with_ids(&self) -> impl Stream<Item = Result<Event, EventError>> {
+    fn with_ids(&self, last: LastEventId) -> impl Stream<Item = Result<Event, EventError>> {
+        // The ids are the count itself, so the id a browser reports is all
+        // the state a resume needs. Anything that is not a count we sent
+        // (another route's id, a hand-made header) restarts rather than
+        // failing the request.
+        let mut id = last
+            .as_str()
+            .and_then(|id| id.parse::<u64>().ok())
+            .unwrap_or(0);
         try_stream! {
-            let mut id = 0;
             loop {
                 self.pace.sleep(Duration::from_secs(1)).await;
-                id += 1;
+                // A client may send `u64::MAX`: start over instead of
+                // overflowing (a panic would end the stream with an error).
+                id = id.checked_add(1).unwrap_or(1);
                 yield Event::default().id(id.to_string())?.data(format!("Event {id}"));
             }
         }

@@ -154,7 +154,10 @@ async fn limited_sends_five_updates_a_second_apart_then_closes() {
 async fn updates_100_sends_a_hundred_updates_then_closes() {
     let server = start(config());
     let expected: String = (0..100).map(|i| format!("data: Update {i}\n\n")).collect();
-    assert_eq!(server.body("/events/updates-100").await, expected + "id: sse-end\n\n");
+    assert_eq!(
+        server.body("/events/updates-100").await,
+        expected + "id: sse-end\n\n"
+    );
     server.stop().await;
 }
 
@@ -188,22 +191,31 @@ async fn named_events_keep_their_names() {
 #[actix_web::test]
 async fn aim_sending_samples() {
     let server = start(config());
-    assert_eq!(server.body("/aim/basic").await, "data: Hello, SSE!\n\nid: sse-end\n\n");
+    assert_eq!(
+        server.body("/aim/basic").await,
+        "data: Hello, SSE!\n\nid: sse-end\n\n"
+    );
 
     let expected: String = (0..5)
         .map(|i| format!("data: Event number {i}\n\n"))
         .collect();
-    assert_eq!(server.body("/aim/multiple").await, expected);
+    assert_eq!(
+        server.body("/aim/multiple").await,
+        expected + "id: sse-end\n\n"
+    );
 
     let expected: String = (0..10).map(|i| format!("data: Event {i}\n\n")).collect();
-    assert_eq!(server.body("/aim/quick-start").await, expected);
+    assert_eq!(
+        server.body("/aim/quick-start").await,
+        expected + "id: sse-end\n\n"
+    );
 
     let json = server.body("/aim/json").await;
     let data = json
         .strip_prefix(
             "data: {\"type\":\"notification\",\"message\":\"New message\",\"timestamp\":\"",
         )
-        .and_then(|rest| rest.strip_suffix("\"}\n\n"))
+        .and_then(|rest| rest.strip_suffix("\"}\n\nid: sse-end\n\n"))
         .unwrap_or_else(|| panic!("{json:?}"));
     assert_iso8601(data);
 
@@ -211,7 +223,9 @@ async fn aim_sending_samples() {
     let rest = comments
         .strip_prefix(": This is a comment\n\n: Connection established at ")
         .and_then(|rest| {
-            rest.strip_suffix("\n\ndata: Two comments were sent before this event\n\n")
+            rest.strip_suffix(
+                "\n\ndata: Two comments were sent before this event\n\nid: sse-end\n\n",
+            )
         })
         .unwrap_or_else(|| panic!("{comments:?}"));
     assert_iso8601(rest);
@@ -259,6 +273,49 @@ async fn ids_are_sent_and_the_stream_stops_when_the_client_leaves() {
     assert_eq!(data(&events), ["Event 1", "Event 2", "Event 3"]);
     assert!(raw(&sse)
         .starts_with("id: 1\ndata: Event 1\n\nid: 2\ndata: Event 2\n\nid: 3\ndata: Event 3\n\n"));
+    drop(sse);
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn ids_resume_after_the_last_event_id() {
+    let server = start(config());
+    let ids =
+        |events: &[ReceivedEvent]| -> Vec<String> { events.iter().map(|e| e.id.clone()).collect() };
+
+    // What a reconnecting EventSource sends: the count goes on.
+    let response = server
+        .send(RawRequest::get("/aim/ids").header("Last-Event-ID", "3"))
+        .await;
+    assert_sse_headers(&response, "/aim/ids after 3");
+    let mut sse = response.into_events();
+    let events = take(&mut sse, 2).await;
+    assert_eq!(ids(&events), ["4", "5"]);
+    assert_eq!(data(&events), ["Event 4", "Event 5"]);
+    drop(sse);
+
+    // What a polyfill sends instead of the header.
+    let mut sse = server.open("/aim/ids?lastEventId=41").await;
+    assert_eq!(ids(&take(&mut sse, 1).await), ["42"]);
+    drop(sse);
+
+    // Not a count of this route (another route's id, a hand-made header):
+    // it starts over.
+    for garbage in ["abc", "-2", "4.5", "3f9a0c21-1042"] {
+        let response = server
+            .send(RawRequest::get("/aim/ids").header("Last-Event-ID", garbage))
+            .await;
+        assert_sse_headers(&response, garbage);
+        let mut sse = response.into_events();
+        assert_eq!(ids(&take(&mut sse, 1).await), ["1"], "{garbage}");
+    }
+
+    // The largest id: the next one would overflow, so it starts over too.
+    let response = server
+        .send(RawRequest::get("/aim/ids").header("Last-Event-ID", &u64::MAX.to_string()))
+        .await;
+    let mut sse = response.into_events();
+    assert_eq!(ids(&take(&mut sse, 1).await), ["1"]);
     drop(sse);
     server.stop().await;
 }

@@ -25,8 +25,20 @@ async fn next(sub: &mut Subscription) -> EncodedEvent {
 }
 
 /// Whether the stream ends within [`STEP`], with no event before.
+/// Whether `sub` ends now: at once, or, when it must be resumed (it
+/// lagged, or its topic was reset), after the resume comment that tells a
+/// response to leave the end frame out.
 async fn ends(sub: &mut Subscription) -> bool {
-    matches!(timeout(STEP, sub.next()).await, Ok(None))
+    match timeout(STEP, sub.next()).await {
+        Ok(None) => true,
+        Ok(Some(event)) if is_resume(&event) => matches!(timeout(STEP, sub.next()).await, Ok(None)),
+        _ => false,
+    }
+}
+
+/// The last item of a stream that should be resumed.
+fn is_resume(event: &EncodedEvent) -> bool {
+    text(event) == ": reconnect to resume\n\n"
 }
 
 /// The next event if one is ready now.
@@ -348,6 +360,8 @@ async fn a_disconnected_laggard_resumes_from_history_without_loss() {
     while let Some(event) = timeout(STEP, slow.next()).await.unwrap() {
         after_lag.push(event);
     }
+    let resume = after_lag.pop().expect("the resume comment comes last");
+    assert!(is_resume(&resume), "{:?}", text(&resume));
     assert!(after_lag.len() < 30);
     let seen = after_lag.last().map_or(seen, id);
     drop(slow);

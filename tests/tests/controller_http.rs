@@ -54,7 +54,7 @@ fn huge_events() -> String {
 /// The burst's events, then the end frame of a stream that ran out.
 fn burst_events() -> String {
     let mut events: String = (0..100).map(|i| format!("data: event {i}\n\n")).collect();
-    events.push_str("'+E+'");
+    events.push_str("id: sse-end\n\n");
     events
 }
 

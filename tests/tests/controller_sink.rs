@@ -274,7 +274,7 @@ async fn try_send_fails_fast_once_the_bound_is_reached() {
     let expected: String = (0..EventSink::CAPACITY)
         .map(|n| format!("data: {n}\n\n"))
         .collect();
-    assert_eq!(text, expected + "'+E+'");
+    assert_eq!(text, expected + "id: sse-end\n\n");
     server.stop().await;
 }
 

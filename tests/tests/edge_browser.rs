@@ -51,7 +51,7 @@ impl Streams {
 
     /// First visit: event `7`, a short `retry:`, then the end (so the
     /// browser reconnects). Reconnect: what `Last-Event-ID` said.
-    #[sse("resume")]
+    #[sse("resume", reconnect_on_end = true)]
     fn resume(&self, req: HttpRequest) -> impl Stream<Item = Event> {
         match header(&req, "last-event-id") {
             Some(id) => {

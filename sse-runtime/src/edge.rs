@@ -140,12 +140,12 @@ where
     actix_web::dev::forward_ready!(service);
 
     fn call(&self, mut req: ServiceRequest) -> Self::Future {
+        // An HTTP/2 GET has no body to read: its receive half is kept for
+        // the response, which watches it for the client's cancel. Any GET,
+        // not only one that asks for an event stream: a plain client
+        // (curl, reqwest) sends no `Accept`.
+        crate::connection::keep_h2_receive_half(&mut req);
         let event_stream = accepts_event_stream(req.headers());
-        if event_stream {
-            // A GET has no body to read: its receive half is kept for the
-            // response, which watches it for the client's cancel.
-            crate::connection::keep_h2_receive_half(&mut req);
-        }
         if let Some(counters) = &self.edge.limits {
             counters.check_routes_once(req.resource_map());
         }

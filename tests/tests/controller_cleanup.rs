@@ -339,7 +339,10 @@ async fn a_panicking_callback_does_not_stop_the_others() {
 
     // The worker survived: the server still answers.
     let response = get(&server.url("/cleanup/panicking")).await;
-    assert_eq!(lossy(&body(response).await), "data: done\n\nid: sse-end\n\n");
+    assert_eq!(
+        lossy(&body(response).await),
+        "data: done\n\nid: sse-end\n\n"
+    );
     expect_log(&probe, &["one", "three", "five", "one", "three", "five"]).await;
     server.stop().await;
 }

@@ -160,39 +160,55 @@ async fn extractors_over_loopback() {
     );
     assert_eq!(
         fetch("/ex/pair/bob/7", &[]).await,
-        (200, true, "data: bob:7\n\n".to_owned())
+        (200, true, "data: bob:7\n\nid: sse-end\n\n".to_owned())
     );
     assert_eq!(
         fetch("/ex/query?from=3&name=ann", &[]).await,
-        (200, true, "data: from 3 name ann\n\n".to_owned())
+        (
+            200,
+            true,
+            "data: from 3 name ann\n\nid: sse-end\n\n".to_owned()
+        )
     );
     assert_eq!(
         fetch("/ex/query?from=5", &[]).await,
-        (200, true, "data: from 5 name -\n\n".to_owned())
+        (
+            200,
+            true,
+            "data: from 5 name -\n\nid: sse-end\n\n".to_owned()
+        )
     );
     assert_eq!(
         fetch("/ex/data", &[]).await,
-        (200, true, "data: my app\n\n".to_owned())
+        (200, true, "data: my app\n\nid: sse-end\n\n".to_owned())
     );
     assert_eq!(
         fetch("/ex/request?a=1&b=2", &[("x-custom", "hello")]).await,
         (
             200,
             true,
-            "data: GET /ex/request\n\ndata: query a=1&b=2\n\ndata: x-custom hello\n\n".to_owned()
+            "data: GET /ex/request\n\ndata: query a=1&b=2\n\ndata: x-custom hello\n\nid: sse-end\n\n".to_owned()
         )
     );
     assert_eq!(
         fetch("/ex/header", &[("accept", "text/event-stream")]).await,
-        (200, true, "data: text/event-stream\n\n".to_owned())
+        (
+            200,
+            true,
+            "data: text/event-stream\n\nid: sse-end\n\n".to_owned()
+        )
     );
     assert_eq!(
         fetch("/ex/key", &[("x-api-key", "s3cret")]).await,
-        (200, true, "data: key s3cret\n\n".to_owned())
+        (200, true, "data: key s3cret\n\nid: sse-end\n\n".to_owned())
     );
     assert_eq!(
         fetch("/ex/all/9?from=1", &[("x-api-key", "k")]).await,
-        (200, true, "data: 9 1 my app /ex/all/9 k\n\n".to_owned())
+        (
+            200,
+            true,
+            "data: 9 1 my app /ex/all/9 k\n\nid: sse-end\n\n".to_owned()
+        )
     );
     server.stop().await;
 }

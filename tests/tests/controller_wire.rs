@@ -218,7 +218,10 @@ async fn sse_response_headers_over_loopback() {
     assert_eq!(header("content-encoding"), "identity");
     assert_eq!(header("transfer-encoding"), "chunked");
     assert!(headers.get("content-length").is_none(), "{headers:?}");
-    assert_eq!(body(response).await, b"data: Hello, world!\n\n");
+    assert_eq!(
+        body(response).await,
+        b"data: Hello, world!\n\nid: sse-end\n\n"
+    );
     server.stop().await;
 }
 
@@ -234,7 +237,7 @@ async fn sse_response_headers_in_process() {
     assert_eq!(headers.get("x-accel-buffering").unwrap(), "no");
     assert_eq!(headers.get("content-encoding").unwrap(), "identity");
     let bytes = read_body(response).await;
-    assert_eq!(&bytes[..], b"data: Hello, world!\n\n");
+    assert_eq!(&bytes[..], b"data: Hello, world!\n\nid: sse-end\n\n");
 }
 
 #[actix_web::test]
@@ -245,7 +248,7 @@ async fn string_items_are_data_lines() {
     );
     assert_eq!(
         fetch("/wire/two").await,
-        "data: Hello, world!\n\ndata: This is a real-time update\n\n"
+        "data: Hello, world!\n\ndata: This is a real-time update\n\nid: sse-end\n\n"
     );
 }
 
@@ -275,16 +278,16 @@ async fn serialize_values_are_one_line_compact_json() {
             "data: {\"nested\":{\"list\":[1,2,3]}}\n\n",
             "data: 7\n\n",
             "data: [true,null,1.5]\n\n",
-            "data: {\"text\":\"line one\\nline two\"}\n\n",
+            "data: {\"text\":\"line one\\nline two\"}\n\nid: sse-end\n\n",
         )
     );
     assert_eq!(
         fetch("/wire/json_text").await,
-        "data: {\"text\":\"line one\\r\\nline two\"}\n\n"
+        "data: {\"text\":\"line one\\r\\nline two\"}\n\nid: sse-end\n\n"
     );
     assert_eq!(
         fetch("/wire/numbers").await,
-        "data: 0\n\ndata: 1\n\ndata: 18446744073709551615\n\n"
+        "data: 0\n\ndata: 1\n\ndata: 18446744073709551615\n\nid: sse-end\n\n"
     );
 }
 
@@ -389,10 +392,13 @@ async fn retry_option_starts_the_stream() {
         fetch("/wire/retry").await,
         "retry: 3000\n\ndata: x\n\nid: sse-end\n\n"
     );
-    assert_eq!(fetch("/wire/retry_ms").await, "retry: 90000\n\ndata: y\n\n");
+    assert_eq!(
+        fetch("/wire/retry_ms").await,
+        "retry: 90000\n\ndata: y\n\nid: sse-end\n\n"
+    );
     assert_eq!(
         fetch("/wire/hello").await,
-        "data: Hello, world!\n\n",
+        "data: Hello, world!\n\nid: sse-end\n\n",
         "no retry field without the option"
     );
 }
@@ -456,7 +462,10 @@ async fn in_process_helper_parses_every_item_kind() {
     let events = response.collect_all().await.unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(response.retry(), Some(Duration::from_secs(3)));
-    assert_eq!(response.raw_bytes(), b"retry: 3000\n\ndata: x\n\n");
+    assert_eq!(
+        response.raw_bytes(),
+        b"retry: 3000\n\ndata: x\n\nid: sse-end\n\n"
+    );
 
     let events = all_events(&app, get("/wire/result"), STEP).await.unwrap();
     let seen: Vec<_> = events

@@ -6,10 +6,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_web::{App, HttpRequest};
+use actix_web::{web, App, HttpRequest};
 use futures_util::stream::{self, Stream, StreamExt};
 use reqwest::Version;
-use sse_runtime::{controller, sse, CleanUp, SseEdge};
+use sse_runtime::{controller, sse, CleanUp, Sse, SseEdge};
 use sse_test_support::fetch::{client_for, read_until, send, text};
 use sse_test_support::{lossy, ServerOptions, TestServer, STEP};
 
@@ -48,20 +48,34 @@ impl H2 {
     /// One event, then silence with a 200 ms keep-alive.
     #[sse("idle/{n}", keep_alive = "200ms")]
     fn idle(&self, n: actix_web::web::Path<u32>, cleanup: CleanUp) -> impl Stream<Item = String> {
-        let n = n.into_inner();
-        let cleaned = self.cleaned.clone();
-        cleanup.add(move || cleaned.0.lock().unwrap().push((n, Instant::now())));
-        stream::once(async move { format!("idle {n}") }).chain(stream::pending())
+        idle(n.into_inner(), &self.cleaned, &cleanup)
     }
+}
+
+fn idle(n: u32, cleaned: &Cleaned, cleanup: &CleanUp) -> impl Stream<Item = String> + use<> {
+    let cleaned = cleaned.clone();
+    cleanup.add(move || cleaned.0.lock().unwrap().push((n, Instant::now())));
+    stream::once(async move { format!("idle {n}") }).chain(stream::pending())
+}
+
+/// The idle route as a plain handler returning `Sse`: under `SseEdge`,
+/// which keeps a `GET`'s receive half for it.
+async fn plain_idle(n: web::Path<u32>, cleaned: web::Data<Cleaned>, cleanup: CleanUp) -> Sse {
+    Sse::from_stream(idle(n.into_inner(), &cleaned, &cleanup))
+        .keep_alive(Duration::from_millis(200))
 }
 
 fn start(options: ServerOptions) -> (TestServer, Cleaned) {
     let cleaned = Cleaned::default();
     let routes = cleaned.clone();
     let server = options.sse_defaults().serve(move || {
-        App::new().wrap(SseEdge::new()).service(H2 {
-            cleaned: routes.clone(),
-        })
+        App::new()
+            .wrap(SseEdge::new())
+            .app_data(web::Data::new(routes.clone()))
+            .service(H2 {
+                cleaned: routes.clone(),
+            })
+            .route("/p/idle/{n}", web::get().to(plain_idle))
     });
     (server, cleaned)
 }
@@ -104,28 +118,31 @@ async fn twenty_streams_on_one_connection(server: &TestServer, client: &reqwest:
     }
 }
 
+/// As an `#[sse]` route (`prefix` `/h2`) or a plain handler (`/p`).
 async fn cancelled_stream_is_cleaned_up(
     server: &TestServer,
     client: &reqwest::Client,
     cleaned: &Cleaned,
+    prefix: &str,
 ) {
-    let mut kept = send(client.get(server.url("/h2/idle/1"))).await;
-    let mut cancelled = send(client.get(server.url("/h2/idle/2"))).await;
+    let (one, two) = if prefix == "/h2" { (1, 2) } else { (3, 4) };
+    let mut kept = send(client.get(server.url(&format!("{prefix}/idle/{one}")))).await;
+    let mut cancelled = send(client.get(server.url(&format!("{prefix}/idle/{two}")))).await;
     assert_eq!(cancelled.version(), Version::HTTP_2);
-    read_until(&mut kept, b"idle 1", STEP).await;
-    read_until(&mut cancelled, b"idle 2", STEP).await;
+    read_until(&mut kept, format!("idle {one}").as_bytes(), STEP).await;
+    read_until(&mut cancelled, format!("idle {two}").as_bytes(), STEP).await;
     // Dropping the body makes the client reset the stream (RST_STREAM);
     // the connection stays, carrying stream 1.
     let dropped = Instant::now();
     drop(cancelled);
     let deadline = dropped + Duration::from_secs(3);
     let cleaned_at = loop {
-        if let Some(at) = cleaned.at(2) {
+        if let Some(at) = cleaned.at(two) {
             break at;
         }
         assert!(
             Instant::now() < deadline,
-            "the cancelled stream was not cleaned up within 3 s"
+            "{prefix}: the cancelled stream was not cleaned up within 3 s"
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
@@ -135,7 +152,7 @@ async fn cancelled_stream_is_cleaned_up(
     // (a keep-alive, 200 ms) would anyway. Generous for a loaded machine.
     assert!(latency < Duration::from_millis(1200), "{latency:?}");
     assert!(
-        cleaned.at(1).is_none(),
+        cleaned.at(one).is_none(),
         "the neighbour stream was closed too"
     );
     // The neighbour still gets its keep-alives.
@@ -148,7 +165,8 @@ async fn multiplexing_and_cancel(options: ServerOptions, h2_prior_knowledge: boo
     let (server, cleaned) = start(options);
     let client = client_for(&server, h2_prior_knowledge);
     twenty_streams_on_one_connection(&server, &client).await;
-    cancelled_stream_is_cleaned_up(&server, &client, &cleaned).await;
+    cancelled_stream_is_cleaned_up(&server, &client, &cleaned, "/h2").await;
+    cancelled_stream_is_cleaned_up(&server, &client, &cleaned, "/p").await;
     server.stop().await;
 }
 

@@ -8,9 +8,12 @@
 //! * `sink-task`: the method spawns a task that sends through a clone, so
 //!   every event crosses between tasks.
 //!
-//! What the sink costs is its channel: each event is encoded into a buffer
-//! of its own by the sender, queued (32 at most), and copied into the
-//! response's buffer; the stream style encodes straight into the latter.
+//! What the sink costs is its channel: each event is encoded by the sender
+//! into a buffer its thread reuses, copied into the queue (32 events at
+//! most, `EventSink::CAPACITY`), and copied again into the response's
+//! buffer; the stream style encodes straight into the latter. A spawned
+//! producer also fills at most the capacity before the response runs, so
+//! `sink-task` writes at most 32 events per chunk.
 //!
 //! `cargo bench -p sse-benches --bench sink`
 //! (`SSE_BENCH_N`, default 1 000 000 events; `SSE_BENCH_ROUNDS`, default 5;

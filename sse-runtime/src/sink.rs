@@ -647,8 +647,10 @@ mod tests {
         fn shareable<T: Clone + Send + Sync + 'static>() {}
         fn sendable<T: Send>(_: &T) {}
         shareable::<EventSink>();
-        let (sink, _events) = channel(&CleanUp::new());
+        let (sink, events) = channel(&CleanUp::new());
         sendable(&sink.send("x"));
+        // The receiving half too, until the response reads it.
+        sendable(&events);
     }
 
     #[test]

@@ -8,12 +8,21 @@
 //! * `sink-task`: the method spawns a task that sends through a clone, so
 //!   every event crosses between tasks.
 //!
-//! What the sink costs is its channel: each event is encoded into a buffer
-//! of its own by the sender, queued (32 at most), and copied into the
-//! response's buffer; the stream style encodes straight into the latter.
+//! What the sink costs is its channel: each event is encoded by the sender
+//! into a buffer its thread reuses, copied into the queue (32 events at
+//! most, `EventSink::CAPACITY`), and copied again into the response's
+//! buffer; the stream style encodes straight into the latter. A spawned
+//! producer also fills at most the capacity before the response runs, so
+//! `sink-task` writes at most 32 events per chunk.
 //!
 //! `cargo bench -p sse-benches --bench sink`
-//! (`SSE_BENCH_N`, default 1 000 000 events; `SSE_BENCH_ROUNDS`, default 5).
+//! (`SSE_BENCH_N`, default 1 000 000 events; `SSE_BENCH_ROUNDS`, default 5;
+//! `SSE_BENCH_ROUTES=sink,stream`, a subset, e.g. to profile one style).
+//!
+//! The ratio column is taken per round (each route against the `stream`
+//! run of the same round, a few seconds apart), then its median: on a
+//! shared machine the load moves the absolute figures far more than it
+//! moves a ratio between runs that close together.
 
 use std::collections::HashMap;
 
@@ -61,9 +70,28 @@ impl Styles {
 
 const ROUTES: [&str; 3] = ["stream", "sink", "sink-task"];
 
+/// The routes `SSE_BENCH_ROUTES` names (comma-separated), all by default.
+fn routes() -> Vec<&'static str> {
+    let Ok(wanted) = std::env::var("SSE_BENCH_ROUTES") else {
+        return ROUTES.to_vec();
+    };
+    let wanted: Vec<&str> = wanted.split(',').map(str::trim).collect();
+    for name in &wanted {
+        assert!(
+            ROUTES.contains(name),
+            "SSE_BENCH_ROUTES: no route {name:?} (routes: {ROUTES:?})"
+        );
+    }
+    ROUTES
+        .into_iter()
+        .filter(|route| wanted.contains(route))
+        .collect()
+}
+
 fn main() {
     let n = env_u64("SSE_BENCH_N", 1_000_000);
     let rounds = env_u64("SSE_BENCH_ROUNDS", 5);
+    let routes = routes();
     let client = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -88,13 +116,13 @@ fn main() {
     };
 
     println!("sink: {n} events per run, {rounds} rounds interleaved, 1 warm-up round");
-    for route in ROUTES {
+    for &route in &routes {
         run(route);
     }
     let mut results: HashMap<&str, Vec<Fetch>> = HashMap::new();
     for round in 1..=rounds {
         let mut line = format!("round {round}:");
-        for route in ROUTES {
+        for &route in &routes {
             let got = run(route);
             line.push_str(&format!(
                 "  {route} {} ev/s;",
@@ -107,25 +135,41 @@ fn main() {
 
     let rates =
         |route: &str| -> Vec<f64> { results[route].iter().map(Fetch::events_per_sec).collect() };
-    let stream_median = median(&rates("stream"));
     let mut table = Table::new([
         "route",
         "median events/s",
         "min",
         "max",
         "events/chunk",
-        "stream ÷ this",
+        "this ÷ stream",
     ]);
-    for route in ROUTES {
+    for &route in &routes {
         let r = rates(route);
         let sample = &results[route][0];
+        // Round by round, against the stream run of the same round.
+        let ratio = results.get("stream").map_or_else(
+            || "–".to_owned(),
+            |_| {
+                let per_round: Vec<f64> = r
+                    .iter()
+                    .zip(rates("stream"))
+                    .map(|(this, stream)| this / stream)
+                    .collect();
+                format!(
+                    "{:.2} ({:.2}–{:.2})",
+                    median(&per_round),
+                    min(&per_round),
+                    max(&per_round)
+                )
+            },
+        );
         table.row([
             route.to_owned(),
             thousands(median(&r)),
             thousands(min(&r)),
             thousands(max(&r)),
             format!("{:.1}", n as f64 / sample.chunks as f64),
-            format!("{:.2}×", stream_median / median(&r)),
+            ratio,
         ]);
     }
     println!();

@@ -254,11 +254,6 @@ impl EncodedEvent {
     pub fn as_bytes(&self) -> &Bytes {
         &self.0
     }
-
-    /// Wraps bytes that [`crate::IntoEvent`] wrote: complete, framed events.
-    pub(crate) fn from_framed(bytes: Bytes) -> Self {
-        EncodedEvent(bytes)
-    }
 }
 
 impl AsRef<[u8]> for EncodedEvent {

@@ -1,19 +1,21 @@
 //! [`EventSink`]: events pushed into a connection instead of returned as a
 //! stream. `run` drives a method that takes one.
 
+pub(crate) mod queue;
 pub(crate) mod run;
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::BytesMut;
-use tokio::sync::mpsc::{self, error::TrySendError, Permit};
+use tokio::sync::{AcquireError, SemaphorePermit, TryAcquireError};
 
 use crate::cleanup::CleanUp;
-use crate::event::{EncodedEvent, Event, EventError};
+use crate::event::{Event, EventError};
 use crate::item::IntoEvent;
+use queue::{Channel, Encoded, Reader, Receiver};
 
 /// The sending half of an SSE connection: take one in an `#[sse]` method
 /// and send events through it, from the method itself or from tasks and
@@ -54,6 +56,8 @@ use crate::item::IntoEvent;
 /// connection; then [`send`](Self::send) waits for room (a slow client
 /// slows its producers down instead of growing memory) and
 /// [`try_send`](Self::try_send) fails with [`SendError::Full`] at once.
+/// The response takes all the waiting events at once, and their room
+/// comes back when it has copied the last of them into its buffer.
 ///
 /// **What can be sent.** Anything a returned stream can yield
 /// ([`IntoEvent`]: `Serialize` values, [`Event`], [`EncodedEvent`]), and
@@ -70,30 +74,42 @@ use crate::item::IntoEvent;
 /// method whose first event may be long in coming should send a comment
 /// ([`comment`](Self::comment)) once it has decided to accept, so that the
 /// client sees the response begin.
-#[derive(Clone)]
 pub struct EventSink {
-    events: mpsc::Sender<EncodedEvent>,
+    channel: Arc<Channel>,
     cleanup: CleanUp,
 }
 
 /// The receiving half of a connection's [`EventSink`], merged into the
 /// response by the runtime (`sink/run.rs`).
-pub struct SinkEvents(pub(crate) mpsc::Receiver<EncodedEvent>);
+pub struct SinkEvents(Receiver);
 
-/// A connected [`EventSink`] and the events it sends; `cleanup` is the
-/// connection's.
+/// A connected [`EventSink`] with room for [`EventSink::CAPACITY`] events,
+/// and the events it sends; `cleanup` is the connection's.
 pub(crate) fn channel(cleanup: &CleanUp) -> (EventSink, SinkEvents) {
     channel_with_capacity(cleanup, EventSink::CAPACITY)
 }
 
-/// [`channel`] with room for `capacity` waiting events (at least one).
+/// A connected [`EventSink`] with room for `capacity` events, and the
+/// events it sends; `cleanup` is the connection's.
+///
+/// # Panics
+/// If `capacity` is 0 (or beyond tokio's semaphore limit, `usize::MAX >>
+/// 3`).
 pub(crate) fn channel_with_capacity(cleanup: &CleanUp, capacity: usize) -> (EventSink, SinkEvents) {
-    let (events, received) = mpsc::channel(capacity);
+    let channel = Channel::new(capacity);
+    let events = SinkEvents(Receiver::new(channel.clone()));
     let sink = EventSink {
-        events,
+        channel,
         cleanup: cleanup.clone(),
     };
-    (sink, SinkEvents(received))
+    (sink, events)
+}
+
+impl SinkEvents {
+    /// Reads the events one at a time, on the response's thread.
+    pub(crate) fn into_reader(self) -> Reader {
+        Reader::new(self.0)
+    }
 }
 
 impl EventSink {
@@ -115,7 +131,7 @@ impl EventSink {
     pub fn send(&self, item: impl IntoEvent) -> Sending<'_> {
         Sending {
             sink: self,
-            event: Some(encode(item)),
+            event: Some(queue::encode(item).map_err(SendError::Event)),
             waiting: None,
         }
     }
@@ -129,12 +145,19 @@ impl EventSink {
     /// [`SendError::Closed`] and [`SendError::Event`] as for
     /// [`send`](Self::send).
     pub fn try_send(&self, item: impl IntoEvent) -> Result<(), SendError> {
-        let permit = self.events.try_reserve().map_err(|err| match err {
-            TrySendError::Full(()) => SendError::Full,
-            TrySendError::Closed(()) => SendError::Closed,
+        let room = self.channel.try_room().map_err(|err| match err {
+            TryAcquireError::NoPermits => SendError::Full,
+            TryAcquireError::Closed => SendError::Closed,
         })?;
-        permit.send(encode(item)?);
-        Ok(())
+        // On an error the room is given back as `room` drops.
+        let event = queue::encode(item)?;
+        self.queue(room, event)
+    }
+
+    fn queue(&self, room: SemaphorePermit<'_>, event: Encoded) -> Result<(), SendError> {
+        self.channel
+            .push(room, event)
+            .map_err(|()| SendError::Closed)
     }
 
     /// Sends a comment (`: text`), which clients ignore: for debugging, or
@@ -150,12 +173,12 @@ impl EventSink {
     /// Completes when the connection has ended, for a producer waiting on
     /// something else (a `tokio::select!` next to a timer or subscription).
     pub async fn closed(&self) {
-        self.events.closed().await;
+        self.channel.closed().await;
     }
 
     /// Whether the connection has ended: every send now fails.
     pub fn is_closed(&self) -> bool {
-        self.events.is_closed()
+        self.channel.is_closed()
     }
 
     /// Runs `callback` once when the connection ends (at once if it has):
@@ -165,11 +188,28 @@ impl EventSink {
     }
 }
 
+/// Counted, so that the response knows when the last sink is gone.
+impl Clone for EventSink {
+    fn clone(&self) -> Self {
+        self.channel.add_sender();
+        EventSink {
+            channel: self.channel.clone(),
+            cleanup: self.cleanup.clone(),
+        }
+    }
+}
+
+impl Drop for EventSink {
+    fn drop(&mut self) {
+        self.channel.drop_sender();
+    }
+}
+
 impl fmt::Debug for EventSink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventSink")
             .field("closed", &self.is_closed())
-            .field("waiting", &(Self::CAPACITY - self.events.capacity()))
+            .field("waiting", &self.channel.waiting())
             .finish()
     }
 }
@@ -183,14 +223,13 @@ impl fmt::Debug for EventSink {
 pub struct Sending<'a> {
     sink: &'a EventSink,
     /// `None` once the outcome has been returned.
-    event: Option<Result<EncodedEvent, SendError>>,
-    /// Waiting for room; boxed because tokio's `reserve` future has no
-    /// name, and made only when there is no room at once.
-    waiting: Option<Pin<Box<Reserve<'a>>>>,
+    event: Option<Result<Encoded, SendError>>,
+    /// Waiting for room; boxed because the semaphore's future has no name,
+    /// and made only when there is no room at once.
+    waiting: Option<Pin<Box<Room<'a>>>>,
 }
 
-type Reserve<'a> =
-    dyn Future<Output = Result<Permit<'a, EncodedEvent>, mpsc::error::SendError<()>>> + Send + 'a;
+type Room<'a> = dyn Future<Output = Result<SemaphorePermit<'a>, AcquireError>> + Send + 'a;
 
 impl Future for Sending<'_> {
     type Output = Result<(), SendError>;
@@ -206,21 +245,19 @@ impl Future for Sending<'_> {
         let sink = this.sink;
         let waiting = match this.waiting.as_mut() {
             Some(waiting) => waiting,
-            None => match sink.events.try_reserve() {
-                Ok(permit) => {
-                    permit.send(event);
-                    return Poll::Ready(Ok(()));
+            None => match sink.channel.try_room() {
+                Ok(room) => return Poll::Ready(sink.queue(room, event)),
+                Err(TryAcquireError::Closed) => return Poll::Ready(Err(SendError::Closed)),
+                Err(TryAcquireError::NoPermits) => {
+                    this.waiting.insert(Box::pin(sink.channel.room()))
                 }
-                Err(TrySendError::Closed(())) => return Poll::Ready(Err(SendError::Closed)),
-                Err(TrySendError::Full(())) => this.waiting.insert(Box::pin(sink.events.reserve())),
             },
         };
         match waiting.as_mut().poll(cx) {
-            Poll::Ready(reserved) => {
+            Poll::Ready(room) => {
                 this.waiting = None;
-                let permit = reserved.map_err(|_| SendError::Closed)?;
-                permit.send(event);
-                Poll::Ready(Ok(()))
+                let room = room.map_err(|_| SendError::Closed)?;
+                Poll::Ready(sink.queue(room, event))
             }
             Poll::Pending => {
                 this.event = Some(Ok(event));
@@ -238,16 +275,6 @@ impl fmt::Debug for Sending<'_> {
     }
 }
 
-/// Room for a typical small event, so that encoding one allocates once
-/// instead of growing the buffer a few bytes at a time.
-const EVENT_CAPACITY: usize = 64;
-
-fn encode(item: impl IntoEvent) -> Result<EncodedEvent, SendError> {
-    let mut buf = BytesMut::with_capacity(EVENT_CAPACITY);
-    item.encode_into(&mut buf)?;
-    Ok(EncodedEvent::from_framed(buf.freeze()))
-}
-
 /// Why an [`EventSink`] did not send an event.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -255,8 +282,9 @@ pub enum SendError {
     /// The connection has ended (the client left, the server is stopping,
     /// the route failed): nothing more can be sent, stop producing.
     Closed,
-    /// [`EventSink::try_send`] only: [`EventSink::CAPACITY`] events are
-    /// already waiting for a slow connection.
+    /// [`EventSink::try_send`] only: the sink's queue is full (for the
+    /// sink of an `#[sse]` method, [`EventSink::CAPACITY`] events are
+    /// already waiting for a slow connection).
     Full,
     /// The item could not be encoded (see [`EventError`]); the connection
     /// is fine and later sends go on.
@@ -274,11 +302,9 @@ impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SendError::Closed => f.write_str("the SSE connection has ended"),
-            SendError::Full => write!(
-                f,
-                "the SSE connection is slow: {} events are already waiting",
-                EventSink::CAPACITY
-            ),
+            SendError::Full => {
+                f.write_str("the SSE connection is slow: its queue of events is full")
+            }
             SendError::Event(err) => err.fmt(f),
         }
     }
@@ -310,10 +336,29 @@ impl std::error::Error for SendError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::EncodedEvent;
 
-    fn received(events: &mut SinkEvents) -> Vec<String> {
+    /// A sink and a reader of what it sends.
+    fn reading((sink, events): (EventSink, SinkEvents)) -> (EventSink, Reader) {
+        (sink, events.into_reader())
+    }
+
+    /// The next event, copied out.
+    fn recv(events: &mut Reader, cx: &mut Context<'_>) -> Poll<Option<EncodedEvent>> {
+        events
+            .poll_next(cx)
+            .map(|event| event.map(|event| event.to_encoded()))
+    }
+
+    /// The next event if one is queued, without waiting.
+    fn try_recv(events: &mut Reader) -> Poll<Option<EncodedEvent>> {
+        recv(events, &mut Context::from_waker(std::task::Waker::noop()))
+    }
+
+    /// Everything queued now.
+    fn received(events: &mut Reader) -> Vec<String> {
         let mut out = Vec::new();
-        while let Ok(event) = events.0.try_recv() {
+        while let Poll::Ready(Some(event)) = try_recv(events) {
             out.push(String::from_utf8(event.as_ref().to_vec()).unwrap());
         }
         out
@@ -321,7 +366,7 @@ mod tests {
 
     #[tokio::test]
     async fn items_comments_and_events_are_framed_by_the_sender() {
-        let (sink, mut events) = channel(&CleanUp::new());
+        let (sink, mut events) = reading(channel(&CleanUp::new()));
         sink.send("a\nb").await.unwrap();
         sink.send(serde_json::json!({"n": 1})).await.unwrap();
         sink.comment("hi").await.unwrap();
@@ -339,7 +384,7 @@ mod tests {
 
     #[test]
     fn try_send_is_bounded_and_does_not_encode_what_it_refuses() {
-        let (sink, mut events) = channel(&CleanUp::new());
+        let (sink, mut events) = reading(channel(&CleanUp::new()));
         for i in 0..EventSink::CAPACITY {
             sink.try_send(i).unwrap();
         }
@@ -358,7 +403,7 @@ mod tests {
 
     #[tokio::test]
     async fn send_waits_for_room_and_sends_nothing_unless_awaited() {
-        let (sink, mut events) = channel(&CleanUp::new());
+        let (sink, mut events) = reading(channel(&CleanUp::new()));
         for i in 0..EventSink::CAPACITY {
             sink.try_send(i).unwrap();
         }
@@ -368,16 +413,206 @@ mod tests {
         assert!(poll_once(&mut abandoned).await.is_pending());
         drop(abandoned);
         drop(sink.send("never awaited"));
-        events.0.recv().await.unwrap();
+        // The receiver takes the whole queue, and gives its room back once
+        // it has handed on the last of it.
+        assert_eq!(received(&mut events).len(), EventSink::CAPACITY);
         assert!(matches!(waiting.await, Ok(())));
-        let rest = received(&mut events);
-        assert_eq!(rest.len(), EventSink::CAPACITY);
-        assert_eq!(rest.last().unwrap(), "data: waited\n\n");
+        assert_eq!(received(&mut events), ["data: waited\n\n"]);
+    }
+
+    /// A `Serialize` item that counts how often it is encoded.
+    struct Counted<'a>(&'a std::sync::atomic::AtomicUsize);
+
+    impl serde::Serialize for Counted<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            serializer.serialize_u8(1)
+        }
+    }
+
+    #[test]
+    fn a_stalled_receiver_holds_at_most_the_capacity() {
+        let (sink, mut events) = reading(channel_with_capacity(&CleanUp::new(), 3));
+        let encoded = std::sync::atomic::AtomicUsize::new(0);
+        for _ in 0..3 {
+            sink.try_send(Counted(&encoded)).unwrap();
+        }
+        let before = encoded.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(matches!(
+            sink.try_send(Counted(&encoded)),
+            Err(SendError::Full)
+        ));
+        assert_eq!(
+            encoded.into_inner(),
+            before,
+            "a refused item is not encoded"
+        );
+        // Taken from the queue but not all handed on: still no room.
+        assert!(try_recv(&mut events).is_ready());
+        assert!(matches!(sink.try_send("x"), Err(SendError::Full)));
+        assert!(try_recv(&mut events).is_ready());
+        assert!(matches!(sink.try_send("x"), Err(SendError::Full)));
+        assert_eq!(
+            format!("{sink:?}"),
+            "EventSink { closed: false, waiting: 3 }"
+        );
+        // The last one handed on gives the room back, all of it.
+        assert!(try_recv(&mut events).is_ready());
+        for n in 0..3 {
+            sink.try_send(n).unwrap();
+        }
+        assert!(matches!(sink.try_send("x"), Err(SendError::Full)));
+        assert_eq!(
+            received(&mut events),
+            ["data: 0\n\n", "data: 1\n\n", "data: 2\n\n"]
+        );
+    }
+
+    #[test]
+    fn large_and_shared_events_keep_their_place() {
+        let (sink, mut events) = reading(channel(&CleanUp::new()));
+        let large = "x".repeat(10_000);
+        let shared = Event::default().data("shared").encode();
+        sink.try_send("small").unwrap();
+        sink.try_send(large.as_str()).unwrap();
+        sink.try_send(shared.clone()).unwrap();
+        sink.try_send("small again").unwrap();
+        let mut taken = Vec::new();
+        while let Poll::Ready(Some(event)) = try_recv(&mut events) {
+            taken.push(event);
+        }
+        assert_eq!(taken.len(), 4);
+        assert_eq!(taken[0].as_ref(), b"data: small\n\n");
+        assert_eq!(taken[1].as_ref(), format!("data: {large}\n\n").as_bytes());
+        assert_eq!(
+            taken[2].as_ref().as_ptr(),
+            shared.as_ref().as_ptr(),
+            "an encoded event is queued as it is, not copied"
+        );
+        assert_eq!(taken[3].as_ref(), b"data: small again\n\n");
+    }
+
+    /// A `Serialize` item that writes part of an event, then panics.
+    struct HalfThenPanic;
+
+    impl serde::Serialize for HalfThenPanic {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("half", "written")?;
+            panic!("an item panics while it is encoded");
+        }
+    }
+
+    #[test]
+    fn an_item_that_panicked_leaves_nothing_behind() {
+        let (sink, mut events) = reading(channel(&CleanUp::new()));
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = sink.try_send(HalfThenPanic);
+        }));
+        assert!(panicked.is_err());
+        sink.try_send("next").unwrap();
+        assert_eq!(received(&mut events), ["data: next\n\n"]);
+        // Its room was given back.
+        for n in 1..EventSink::CAPACITY {
+            sink.try_send(n).unwrap();
+        }
+    }
+
+    #[test]
+    fn senders_on_many_threads_keep_their_own_order() {
+        const THREADS: usize = 4;
+        const EACH: usize = 2_000;
+        let (sink, mut events) = reading(channel_with_capacity(&CleanUp::new(), 8));
+        let senders: Vec<_> = (0..THREADS)
+            .map(|thread| {
+                let sink = sink.clone();
+                std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .unwrap();
+                    runtime.block_on(async {
+                        for seq in 0..EACH {
+                            sink.send(format!("{thread} {seq}")).await.unwrap();
+                        }
+                    });
+                })
+            })
+            .collect();
+        drop(sink);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut next = [0; THREADS];
+        runtime.block_on(async {
+            while let Some(event) = std::future::poll_fn(|cx| recv(&mut events, cx)).await {
+                let text = std::str::from_utf8(event.as_ref()).unwrap();
+                let (thread, seq) = text
+                    .strip_prefix("data: ")
+                    .and_then(|t| t.strip_suffix("\n\n"))
+                    .and_then(|t| t.split_once(' '))
+                    .unwrap();
+                let thread: usize = thread.parse().unwrap();
+                assert_eq!(seq.parse::<usize>().unwrap(), next[thread], "{text:?}");
+                next[thread] += 1;
+            }
+        });
+        assert_eq!(next, [EACH; THREADS]);
+        for sender in senders {
+            sender.join().unwrap();
+        }
+    }
+
+    #[test]
+    fn a_closed_receiver_drains_what_was_sent_then_ends() {
+        let (sink, mut events) = reading(channel(&CleanUp::new()));
+        sink.try_send("before").unwrap();
+        events.close();
+        assert!(sink.is_closed());
+        assert!(matches!(sink.try_send("after"), Err(SendError::Closed)));
+        assert_eq!(received(&mut events), ["data: before\n\n"]);
+        assert!(
+            matches!(try_recv(&mut events), Poll::Ready(None)),
+            "ends though a sink lives"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_receiver_wakes_on_a_send_and_when_the_last_sink_goes() {
+        let (sink, mut events) = reading(channel(&CleanUp::new()));
+        let clone = sink.clone();
+        // The reader is the response's: on its thread, in a task of its own.
+        let local = tokio::task::LocalSet::new();
+        local
+            .run_until(async move {
+                let receiver = tokio::task::spawn_local(async move {
+                    let mut got = Vec::new();
+                    while let Some(event) = std::future::poll_fn(|cx| recv(&mut events, cx)).await {
+                        got.push(event);
+                    }
+                    got.len()
+                });
+                tokio::task::yield_now().await;
+                sink.send("one").await.unwrap();
+                tokio::task::yield_now().await;
+                clone.send("two").await.unwrap();
+                drop(sink);
+                tokio::task::yield_now().await;
+                drop(clone);
+                assert_eq!(receiver.await.unwrap(), 2);
+            })
+            .await;
+    }
+
+    #[test]
+    #[should_panic(expected = "at least one event")]
+    fn a_capacity_of_zero_is_refused() {
+        let _ = channel_with_capacity(&CleanUp::new(), 0);
     }
 
     #[tokio::test]
     async fn an_item_that_cannot_be_encoded_fails_alone() {
-        let (sink, mut events) = channel(&CleanUp::new());
+        let (sink, mut events) = reading(channel(&CleanUp::new()));
         let mut map = std::collections::BTreeMap::new();
         map.insert((1, 2), 3);
         let err = sink.send(map).await.unwrap_err();
@@ -412,8 +647,10 @@ mod tests {
         fn shareable<T: Clone + Send + Sync + 'static>() {}
         fn sendable<T: Send>(_: &T) {}
         shareable::<EventSink>();
-        let (sink, _events) = channel(&CleanUp::new());
+        let (sink, events) = channel(&CleanUp::new());
         sendable(&sink.send("x"));
+        // The receiving half too, until the response reads it.
+        sendable(&events);
     }
 
     #[test]

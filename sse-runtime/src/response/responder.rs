@@ -186,7 +186,7 @@ impl Sse {
     /// for the imperative style: hand the sink to a task and return the
     /// response. The stream ends once every clone of the sink is dropped.
     /// `capacity` events may wait for the connection before a send waits
-    /// (at least one).
+    /// (clamped to 1 ..= 2^20).
     ///
     /// ```
     /// use actix_web::Responder;
@@ -208,7 +208,10 @@ impl Sse {
     /// ```
     pub fn channel(capacity: usize) -> (EventSink, Sse) {
         let cleanup = CleanUp::new();
-        let (sink, events) = sink::channel_with_capacity(&cleanup, capacity.max(1));
+        // At least one; at most what a bounded queue of a connection can
+        // sensibly hold (and below the semaphore's own limit).
+        let capacity = capacity.clamp(1, 1 << 20);
+        let (sink, events) = sink::channel_with_capacity(&cleanup, capacity);
         let mut sse = Sse::driving(move |out| sink::run::stream(out, async { Ok(()) }, events));
         sse.cleanup = Some(cleanup);
         (sink, sse)

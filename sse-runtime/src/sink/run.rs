@@ -10,9 +10,11 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
+use bytes::{Bytes, BytesMut};
+
+use super::queue::{Reader, Received};
 use super::SinkEvents;
-use crate::event::EncodedEvent;
-use crate::item::encoders::ResultItems;
+use crate::item::encoders::{Flow, ItemEncoder};
 use crate::response::Sink;
 
 /// Streams what a method that cannot refuse sends: the response starts at
@@ -21,7 +23,7 @@ pub(crate) async fn stream<F>(sink: Sink, method: F, events: SinkEvents)
 where
     F: Future<Output = Result<(), actix_web::Error>>,
 {
-    sink.stream(SinkStream::new(method, events), ResultItems)
+    sink.stream(SinkStream::new(method, events), SinkItems)
         .await;
 }
 
@@ -34,7 +36,7 @@ where
     let mut stream = SinkStream::new(method, events);
     match poll_fn(|cx| stream.poll_start(cx)).await {
         Start::Refuse(error) => sink.reject(error),
-        Start::Stream => sink.stream(stream, ResultItems).await,
+        Start::Stream => sink.stream(stream, SinkItems).await,
     }
 }
 
@@ -43,15 +45,51 @@ enum Start {
     Refuse(actix_web::Error),
 }
 
+/// How a [`SinkStream`]'s items reach the response: an event is copied as
+/// it is (its sender encoded it), the method's `Err` is the final error
+/// event with the generic text, as an `Err` item of a stream is.
+///
+/// `ResultItems` would do the same through `IntoEvent`; this is that path
+/// without the layers, since it runs once per event.
+struct SinkItems;
+
+impl ItemEncoder<Result<Received, actix_web::Error>> for SinkItems {
+    #[inline]
+    fn encode(&self, item: Result<Received, actix_web::Error>, buf: &mut BytesMut) -> Flow {
+        match item {
+            Ok(event) => {
+                buf.extend_from_slice(event.bytes());
+                Flow::Continue
+            }
+            // Hidden, as an `Err` item's text is: the method's error is
+            // for the log.
+            Err(error) => Flow::ItemErr {
+                public: None,
+                detail: error.to_string(),
+            },
+        }
+    }
+
+    fn encoded(
+        &self,
+        item: Result<Received, actix_web::Error>,
+    ) -> Result<Bytes, Result<Received, actix_web::Error>> {
+        match &item {
+            Ok(event) => event.shared().ok_or(item),
+            Err(_) => Err(item),
+        }
+    }
+}
+
 /// The method's future and the events sent so far, as one stream. It ends
 /// when the method is over and every sink is gone; a method's `Err` comes
 /// last, after the events sent before it.
 struct SinkStream<F> {
     /// `None` once it has returned (which drops the method's own sink).
     method: Option<Pin<Box<F>>>,
-    events: SinkEvents,
+    events: Reader,
     /// Received while deciding how to start, yielded first.
-    first: Option<EncodedEvent>,
+    first: Option<Received>,
     failed: Option<actix_web::Error>,
 }
 
@@ -62,7 +100,7 @@ where
     fn new(method: F, events: SinkEvents) -> Self {
         SinkStream {
             method: Some(Box::pin(method)),
-            events,
+            events: events.into_reader(),
             first: None,
             failed: None,
         }
@@ -78,7 +116,7 @@ where
                 self.failed = Some(error);
                 // Clones held by spawned tasks fail from now on, so their
                 // producers stop; what was sent before still drains.
-                self.events.0.close();
+                self.events.close();
             }
         }
     }
@@ -88,7 +126,7 @@ where
     /// before that refuses the request.
     fn poll_start(&mut self, cx: &mut Context<'_>) -> Poll<Start> {
         self.poll_method(cx);
-        if let Poll::Ready(Some(event)) = self.events.0.poll_recv(cx) {
+        if let Poll::Ready(Some(event)) = self.events.poll_next(cx) {
             self.first = Some(event);
             return Poll::Ready(Start::Stream);
         }
@@ -106,7 +144,7 @@ impl<F> Stream for SinkStream<F>
 where
     F: Future<Output = Result<(), actix_web::Error>>,
 {
-    type Item = Result<EncodedEvent, actix_web::Error>;
+    type Item = Result<Received, actix_web::Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
@@ -117,11 +155,11 @@ where
         // it then refills the whole queue without waiting, instead of
         // waiting for room at every send (a costlier path: an allocation
         // and tokio's queue of waiting senders).
-        if let Poll::Ready(Some(event)) = this.events.0.poll_recv(cx) {
+        if let Poll::Ready(Some(event)) = this.events.try_next() {
             return Poll::Ready(Some(Ok(event)));
         }
         this.poll_method(cx);
-        match this.events.0.poll_recv(cx) {
+        match this.events.poll_next(cx) {
             Poll::Ready(Some(event)) => Poll::Ready(Some(Ok(event))),
             // Every sink is gone, but a method that dropped its own may
             // still be running: the connection lives until it returns.
@@ -144,9 +182,11 @@ mod tests {
         Pin::new(stream).poll_next(&mut Context::from_waker(Waker::noop()))
     }
 
-    fn data(item: Poll<Option<Result<EncodedEvent, actix_web::Error>>>) -> String {
+    fn data(item: Poll<Option<Result<Received, actix_web::Error>>>) -> String {
         match item {
-            Poll::Ready(Some(Ok(event))) => String::from_utf8(event.as_ref().to_vec()).unwrap(),
+            Poll::Ready(Some(Ok(event))) => {
+                String::from_utf8(event.to_encoded().as_ref().to_vec()).unwrap()
+            }
             other => panic!(
                 "expected an event, got {:?}",
                 other.map(|o| o.map(|r| r.err()))

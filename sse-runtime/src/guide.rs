@@ -15,13 +15,13 @@
 //! * the [`hub`](crate::hub) module: publish once, every subscriber
 //!   receives; ids, resume with `Last-Event-ID`, history, bounds, slow
 //!   subscribers, closing, presence, errors as HTTP answers;
-//! * the [`backplane`](crate::backplane) module (feature `redis`): one hub
+//! * the [`backplane`](../backplane/index.html) module (feature `redis`): one hub
 //!   shared by several server instances through Redis, its guarantees,
 //!   failure modes and costs;
-//! * the [`parse`](crate::parse) (feature `parser`) and
-//!   [`test`](crate::test) (feature `testing`) modules: reading event
+//! * the [`parse`](../parse/index.html) (feature `parser`) and
+//!   [`test`](../test/index.html) (feature `testing`) modules: reading event
 //!   streams as a browser does, and testing routes in-process;
-//! * the [`metrics`](crate::metrics) module (feature `metrics`): every
+//! * the [`metrics`](../metrics/index.html) module (feature `metrics`): every
 //!   metric and its labels.
 //!
 //! This module holds no items; it exists only in the documentation.

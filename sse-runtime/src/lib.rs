@@ -18,7 +18,8 @@
 //!   [slow clients](guide::slow_clients));
 //! * **fan-out and resume**: the [`hub`] publishes once to every
 //!   subscriber and replays what a reconnecting browser missed, in memory
-//!   or shared by several instances through Redis ([`backplane`]);
+//!   or shared by several instances through Redis
+//!   ([`backplane`](backplane/index.html));
 //! * **the browser edge**: HTTP/2 and TLS, CORS, connection caps, metrics
 //!   and tracing ([production](guide::production)).
 //!
@@ -88,7 +89,9 @@
 //! [routes](guide::routes), [items](guide::items), [the sink](guide::sink),
 //! [the lifecycle](guide::lifecycle), [slow clients](guide::slow_clients)
 //! and [production](guide::production). The modules document their own
-//! subjects: [`hub`], [`backplane`], [`parse`], [`test`](mod@test) and [`metrics`].
+//! subjects: [`hub`], [`backplane`](backplane/index.html),
+//! [`parse`](parse/index.html), [`test`](test/index.html) and
+//! [`metrics`](metrics/index.html), the last four with their features.
 //!
 //! # Cargo features
 //!
@@ -96,10 +99,10 @@
 //!
 //! | feature | adds |
 //! | --- | --- |
-//! | `parser` | [`parse`]: the WHATWG `text/event-stream` parser, for writing clients (a reconnecting consumer, a proxy, a load generator) |
-//! | `testing` | [`test`](mod@test): in-process test helpers that call a service and read its events, for testing servers; implies `parser`. Usually a dev-dependency feature |
-//! | `metrics` | [`metrics`]: stream counts, bytes, shed requests, clean-up latency and hub counts through the `metrics` facade, for streams under an [`SseEdge`] |
-//! | `redis` | [`backplane`]: `Hub::builder().redis(url)`, a hub shared by several server instances through Redis (ids, history, delivery, recovery) |
+//! | `parser` | [`parse`](parse/index.html): the WHATWG `text/event-stream` parser, for writing clients (a reconnecting consumer, a proxy, a load generator) |
+//! | `testing` | [`test`](test/index.html): in-process test helpers that call a service and read its events, for testing servers; implies `parser`. Usually a dev-dependency feature |
+//! | `metrics` | [`metrics`](metrics/index.html): stream counts, bytes, shed requests, clean-up latency and hub counts through the `metrics` facade, for streams under an [`SseEdge`] |
+//! | `redis` | [`backplane`](backplane/index.html): `Hub::builder().redis(url)`, a hub shared by several server instances through Redis (ids, history, delivery, recovery) |
 //! | `rustls-0_23` | [`sse_defaults()`](SseServerExt::sse_defaults)' connection hook also sees through actix-web's `bind_rustls_0_23` (rustls 0.23), so HTTPS streams get the write timeout, the send-buffer cap and the drain deadline; turns on actix-web's feature of the same name |
 //!
 //! ```toml

@@ -199,7 +199,7 @@
 //! ```
 //!
 //! Every metric, its type and labels are listed in the
-//! [`metrics`](crate::metrics) module. Their `route` label is the route's
+//! [`metrics`](../../metrics/index.html) module (feature `metrics`). Their `route` label is the route's
 //! pattern (`/chat/{room}`), never the requested path, so the number of
 //! series stays that of your routes.
 //!

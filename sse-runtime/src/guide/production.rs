@@ -121,29 +121,10 @@
 //!
 //! [`SseEdge`](crate::SseEdge) is a middleware that admits each SSE
 //! request before the route's method runs. With [`Limits`](crate::Limits)
-//! it caps open streams server-wide, per route and per client address:
-//!
-//! ```no_run
-//! use std::time::Duration;
-//! use actix_web::{App, HttpServer};
-//! use sse_runtime::{Limits, SseEdge};
-//!
-//! # async fn run() -> std::io::Result<()> {
-//! let limits = Limits::new()
-//!     .max_streams(10_000)                 // the whole server
-//!     .max_streams_per_route(2_000)        // every route...
-//!     .route("/events/firehose", 100)      // ...unless named (the route's pattern)
-//!     .max_streams_per_client(8)           // per IPv4 address, per IPv6 /64
-//!     .trust_forwarded_for(["10.0.0.5".parse().unwrap()]) // your proxy, if any
-//!     .retry_after(Duration::from_secs(5));
-//! // Build it once: clones share the counts, so caps hold across workers.
-//! let edge = SseEdge::new().limits(limits);
-//! let server = HttpServer::new(move || App::new().wrap(edge.clone()))
-//!     .bind(("127.0.0.1", 8080))?
-//!     .run();
-//! # drop(server);
-//! # Ok(()) }
-//! ```
+//! it caps open streams server-wide, per route and per client address;
+//! both pages show how to set them up. Build the `SseEdge` once, outside
+//! the `HttpServer` factory, and clone it into every worker's app: the
+//! clones share the counts, so a cap holds for the whole server.
 //!
 //! What a request over a cap gets is chosen per client ([`Shed`](crate::Shed)):
 //!

@@ -41,21 +41,8 @@
 //!
 //! The settings, their defaults and how to change them are on
 //! [`SseSettings`](crate::SseSettings), applied with
-//! [`.sse_settings(..)`](crate::SseServerExt::sse_settings):
-//!
-//! ```no_run
-//! use std::time::Duration;
-//! use actix_web::{App, HttpServer};
-//! use sse_runtime::{SseServerExt, SseSettings};
-//!
-//! # async fn run() -> std::io::Result<()> {
-//! let server = HttpServer::new(|| App::new())
-//!     .sse_settings(SseSettings::default().write_timeout(Duration::from_secs(20)))
-//!     .bind(("127.0.0.1", 8080))?
-//!     .run();
-//! sse_runtime::serve(server).await
-//! # }
-//! ```
+//! [`.sse_settings(..)`](crate::SseServerExt::sse_settings) instead of
+//! `.sse_defaults()`.
 //!
 //! *Why 30 s.* Long enough for a phone to switch networks or ride out a
 //! tunnel, and for a browser tab the OS briefly froze; shorter than the

@@ -1,8 +1,8 @@
-//! Rust twins of the event-sending samples of the `aim_server_sse` guide
-//! (seed 001), mounted at `/aim`. The guide registers every sample at
+//! Rust twins of the event-sending samples of the `aim_server_sse`
+//! package's guide, mounted at `/aim`. The guide registers every sample at
 //! `/events`; here each has its own path.
 //!
-//! | Route | Seed sample |
+//! | Route | Sample in the guide |
 //! |---|---|
 //! | `GET /aim/quick-start` | Quick Start |
 //! | `GET /aim/basic` | Sending Events › Basic Event |
@@ -49,7 +49,7 @@ pub struct AimController {
 
 #[controller("aim")]
 impl AimController {
-    /// Seed 001, *Quick Start*: ten events, `Event 0` … `Event 9`, one
+    /// `aim_server_sse`, *Quick Start*: ten events, `Event 0` … `Event 9`, one
     /// second apart (each after its pause), then the stream ends.
     #[sse("quick-start")]
     fn quick_start(&self) -> impl Stream<Item = String> {
@@ -61,13 +61,13 @@ impl AimController {
         }
     }
 
-    /// Seed 001, *Basic Event*: `sink.sendEvent(data: 'Hello, SSE!')`.
+    /// `aim_server_sse`, *Basic Event*: `sink.sendEvent(data: 'Hello, SSE!')`.
     #[sse("basic")]
     fn basic() -> impl Stream<Item = &'static str> {
         futures_stream::iter(["Hello, SSE!"])
     }
 
-    /// Seed 001, *Multiple Events*: `Event number 0` … `Event number 4`,
+    /// `aim_server_sse`, *Multiple Events*: `Event number 0` … `Event number 4`,
     /// one second apart.
     #[sse("multiple")]
     fn multiple(&self) -> impl Stream<Item = String> {
@@ -79,7 +79,7 @@ impl AimController {
         }
     }
 
-    /// Seed 001, *JSON Events*: a map sent as JSON,
+    /// `aim_server_sse`, *JSON Events*: a map sent as JSON,
     /// `data: {"type":"notification","message":"New message","timestamp":"…"}`.
     ///
     /// A `json!({...})` map would do as well, with its keys sorted.
@@ -94,7 +94,7 @@ impl AimController {
         })
     }
 
-    /// Seed 001, *Named Events*: a `notification` event, then an `update`
+    /// `aim_server_sse`, *Named Events*: a `notification` event, then an `update`
     /// event, each with JSON data. Browsers dispatch them to
     /// `addEventListener('notification' | 'update', ...)`.
     #[sse("named")]
@@ -109,7 +109,7 @@ impl AimController {
         }
     }
 
-    /// Seed 001, *Events with ID*: `id: 1` / `data: Event 1`, `id: 2` / …
+    /// `aim_server_sse`, *Events with ID*: `id: 1` / `data: Event 1`, `id: 2` / …
     /// every second, forever. A reconnecting browser sends the last one back
     /// as `Last-Event-ID`, and the count resumes after it (`Last-Event-ID: 3`
     /// → `id: 4`, `id: 5`, …); an absent or non-numeric id starts at 1.
@@ -134,7 +134,7 @@ impl AimController {
         }
     }
 
-    /// Seed 001, *Keep-Alive*: `Update` once a minute, and a `: keep-alive`
+    /// `aim_server_sse`, *Keep-Alive*: `Update` once a minute, and a `: keep-alive`
     /// comment after 30 seconds of silence. The guide runs its own
     /// `Timer.periodic`; here the route option does it (and only when the
     /// connection is actually idle).
@@ -149,7 +149,7 @@ impl AimController {
         }
     }
 
-    /// Seed 001, *Comments*: two comments (`: This is a comment`,
+    /// `aim_server_sse`, *Comments*: two comments (`: This is a comment`,
     /// `: Connection established at …`), which clients do not see, then one
     /// message so that a browser shows something.
     #[sse("comments")]

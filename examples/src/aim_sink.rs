@@ -1,8 +1,9 @@
-//! Seed 001's samples in the guide's own style, mounted at `/aim/sink`:
+//! The `aim_server_sse` package's samples in its own style, mounted at
+//! `/aim/sink`:
 //! the guide's `c.sse((sink) async { … })` becomes an `#[sse]` method that
 //! takes an [`EventSink`] and sends through it.
 //!
-//! | Route | Seed sample |
+//! | Route | Sample in the guide |
 //! |---|---|
 //! | `GET /aim/sink/quick-start` | Quick Start |
 //! | `GET /aim/sink/counter` | Complete Examples › Live Counter |
@@ -42,7 +43,7 @@ pub struct AimSinkController {
 
 #[controller("aim/sink")]
 impl AimSinkController {
-    /// Seed 001, *Quick Start*: `Event 0` … `Event 9`, one second apart
+    /// `aim_server_sse`, *Quick Start*: `Event 0` … `Event 9`, one second apart
     /// (each after its pause), then the method returns and the stream ends.
     #[sse("quick-start")]
     async fn quick_start(&self, sink: EventSink) {
@@ -54,7 +55,7 @@ impl AimSinkController {
         }
     }
 
-    /// Seed 001, *Live Counter*: `{"count": 1}`, `{"count": 2}`, … every
+    /// `aim_server_sse`, *Live Counter*: `{"count": 1}`, `{"count": 2}`, … every
     /// second from a periodic timer, until the client disconnects; then
     /// `on_close` cancels the timer and logs `Client disconnected`.
     #[sse("counter")]
@@ -81,7 +82,7 @@ impl AimSinkController {
         });
     }
 
-    /// Seed 001, *Live Feed*: every feed update as an event with the
+    /// `aim_server_sse`, *Live Feed*: every feed update as an event with the
     /// update's id, its type as the event name and its JSON, and a
     /// `: keep-alive` comment every 30 seconds from a timer of its own (the
     /// route's automatic keep-alive is off, as the guide runs its own).

@@ -1,7 +1,7 @@
 //! Rust twin of the *Chat Notifications* sample of the `aim_server_sse`
-//! guide (seed 001), mounted at `/aim`.
+//! package's guide, mounted at `/aim`.
 //!
-//! | Route | Seed sample |
+//! | Route | Sample in the guide |
 //! |---|---|
 //! | `GET /aim/notifications/{user}` | Complete Examples › Chat Notifications |
 //! | `POST /aim/notifications/{user}` | (added) publishes a notification to `{user}` |
@@ -40,7 +40,7 @@ pub struct NewNotification {
 
 #[controller("aim")]
 impl ChatController {
-    /// Seed 001, *Chat Notifications*: every notification for `{user}` as
+    /// `aim_server_sse`, *Chat Notifications*: every notification for `{user}` as
     /// a `notification` event with the notification's JSON
     /// (`{"id":1,"from":"bob","message":"Hi Alice!","timestamp":"…"}`),
     /// until the client disconnects.

@@ -1,20 +1,20 @@
-//! Runnable examples for `sse-runtime`: a Rust twin of every sample of the
-//! Revali `@SSE` guide and of the `aim_server_sse` guide (the latter also in
-//! its own sink style), the README's authentication path, and the demo
-//! server that serves them all.
+//! Runnable examples for `sse-runtime`: a Rust twin of every sample of
+//! Revali's `@SSE` guide, of the `aim_server_sse` package's guide (also in
+//! its own sink style) and of the Spry tutorial's rooms, an authentication
+//! path, and the demo server that serves them all.
 //!
 //! Run the demo with `cargo run -p sse-examples --release` and open
 //! <http://127.0.0.1:8080/>, or paste one of the `curl -N` lines it prints.
 //!
 //! | Module | Controller | Mounted at | Samples |
 //! |---|---|---|---|
-//! | [`revali`] | [`revali::EventController`] | `/events` | every sample of the Revali guide (seed 000) |
-//! | [`aim`] | [`aim::AimController`] | `/aim` | quick start, basic, multiple, JSON, named, ids, keep-alive, comments (seed 001) |
-//! | [`live`] | [`live::LiveController`] | `/aim` | live counter, progress, live feed (seed 001) |
-//! | [`chat`] | [`chat::ChatController`] | `/aim` | chat notifications per user (seed 001) |
-//! | [`aim_sink`] | [`aim_sink::AimSinkController`] | `/aim/sink` | quick start, live counter, live feed in the guide's sink style (seed 001) |
-//! | [`rooms`] | [`rooms::RoomsController`] | `/` | Spry's rooms (`/chat/{room}`, `/broadcast`), task progress (`/progress/{task}`), a resumable ticker (`/ticker`), several topics in one stream (`/hub`) on the [`sse_runtime::Hub`] (seed 004) |
-//! | [`secure`] | [`secure::SecureController`] | `/secure` | `401` before streaming without `?token=let-me-in` (README) |
+//! | [`revali`] | [`revali::EventController`] | `/events` | every sample of Revali's `@SSE` guide |
+//! | [`aim`] | [`aim::AimController`] | `/aim` | quick start, basic, multiple, JSON, named, ids, keep-alive, comments (`aim_server_sse`) |
+//! | [`live`] | [`live::LiveController`] | `/aim` | live counter, progress, live feed (`aim_server_sse`) |
+//! | [`chat`] | [`chat::ChatController`] | `/aim` | chat notifications per user (`aim_server_sse`) |
+//! | [`aim_sink`] | [`aim_sink::AimSinkController`] | `/aim/sink` | quick start, live counter, live feed in the `aim_server_sse` package's sink style |
+//! | [`rooms`] | [`rooms::RoomsController`] | `/` | the Spry tutorial's rooms (`/chat/{room}`, `/broadcast`), task progress (`/progress/{task}`), a resumable ticker (`/ticker`), several topics in one stream (`/hub`) on the [`sse_runtime::Hub`] |
+//! | [`secure`] | [`secure::SecureController`] | `/secure` | `401` before streaming without `?token=let-me-in` |
 //! | [`page`] | – | `/`, `/favicon.ico`, `/stats` | the dashboard (one card per scenario, its state and newest events); counters of open things |
 //!
 //! The fake back ends (`eventService`, `resourceService`, ...) are in
@@ -267,13 +267,13 @@ impl Examples {
 /// Which guide a route comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Seed {
-    /// The Revali `@SSE` guide (seed 000).
+    /// Revali's `@SSE` guide.
     Revali,
-    /// The `aim_server_sse` guide (seed 001).
+    /// The `aim_server_sse` package's guide.
     Aim,
-    /// Not from a guide: the README's authentication path.
+    /// Not from a guide: authentication before streaming ([`secure`]).
     Readme,
-    /// The hub: Spry's rooms (seed 004), a resumable ticker, several
+    /// The hub: the Spry tutorial's rooms, a resumable ticker, several
     /// topics in one stream ([`rooms`]).
     Hub,
 }
@@ -497,10 +497,10 @@ pub fn listing(base: &str) -> String {
         "sse-examples demo listening on {base}\n\n  dashboard:    {base}/   (every scenario, live, in the browser)\n  open things:  {base}/stats\n"
     );
     for (seed, title) in [
-        (Seed::Revali, "Revali @SSE guide (seed 000)"),
-        (Seed::Aim, "aim_server_sse guide (seed 001)"),
-        (Seed::Readme, "README: authentication"),
-        (Seed::Hub, "Hub: rooms and ticker (seed 004; see the README for POST /chat, /broadcast, /progress)"),
+        (Seed::Revali, "Revali's @SSE guide"),
+        (Seed::Aim, "aim_server_sse package"),
+        (Seed::Readme, "Authentication: 401 before streaming"),
+        (Seed::Hub, "Hub: the Spry tutorial's rooms and a ticker (POST /chat, /broadcast, /progress: see examples/src/rooms.rs)"),
     ] {
         out.push_str(&format!("\n{title}:\n"));
         for route in ROUTES.iter().filter(|r| r.seed == seed) {

@@ -1,8 +1,8 @@
-//! Rust twins of the *Complete Examples* of the `aim_server_sse` guide
-//! (seed 001): live counter, progress updates and live feed, mounted at
+//! Rust twins of the *Complete Examples* of the `aim_server_sse`
+//! package's guide: live counter, progress updates and live feed, mounted at
 //! `/aim`. The chat notifications are in [`crate::chat`].
 //!
-//! | Route | Seed sample |
+//! | Route | Sample in the guide |
 //! |---|---|
 //! | `GET /aim/counter` | Complete Examples › Live Counter |
 //! | `GET /aim/progress` | Complete Examples › Progress Updates |
@@ -45,7 +45,7 @@ pub struct LiveController {
 
 #[controller("aim")]
 impl LiveController {
-    /// Seed 001, *Live Counter*: `{"count": 1}`, `{"count": 2}`, … every
+    /// `aim_server_sse`, *Live Counter*: `{"count": 1}`, `{"count": 2}`, … every
     /// second until the client disconnects.
     ///
     /// Like the guide, the counting runs in a timer outside the response (a
@@ -85,7 +85,7 @@ impl LiveController {
         })
     }
 
-    /// Seed 001, *Progress Updates*: `progress` events with
+    /// `aim_server_sse`, *Progress Updates*: `progress` events with
     /// `{"percentage":0,"message":"Processing... 0%"}` … 100 in steps of
     /// ten, 500 ms apart, then a `complete` event `{"message": "Done!"}`.
     #[sse("progress")]
@@ -104,7 +104,7 @@ impl LiveController {
         }
     }
 
-    /// Seed 001, *Live Feed*: every feed update as an event with its
+    /// `aim_server_sse`, *Live Feed*: every feed update as an event with its
     /// type as the event name (`post`, `like`, `comment`), the update's
     /// JSON and the hub's id, plus a keep-alive comment after 30 s of
     /// silence. A client that reconnects with `Last-Event-ID` gets the

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 /// The examples' clock speed.
 ///
-/// Every sleep and interval in the examples is written with the seeds'
+/// Every sleep and interval in the examples is written with the guides'
 /// real durations (`Duration::from_secs(1)`, `from_millis(500)`, ...) and
 /// goes through [`Pace::of`], which scales it. The demo runs at
 /// [`Pace::REAL`]; tests run the very same code a hundred times faster.

@@ -1,8 +1,8 @@
-//! Rust twins of every code sample in the Revali `@SSE` guide (seed 000),
-//! all on one controller mounted at `/events`, like the guide's
+//! Rust twins of every code sample in Revali's `@SSE` guide, all on one
+//! controller mounted at `/events`, like the guide's
 //! `@Controller('events') class EventController`.
 //!
-//! | Route | Seed sample |
+//! | Route | Sample in the guide |
 //! |---|---|
 //! | `GET /events/updates` | Creating an SSE Handler |
 //! | `GET /events/limited` | Connection Management › Automatic Cleanup |
@@ -81,7 +81,7 @@ pub struct StatusUpdate {
 
 #[controller("events")]
 impl EventController {
-    /// Seed 000, *Creating an SSE Handler*: `@SSE('updates') sendUpdates()`
+    /// Revali's guide, *Creating an SSE Handler*: `@SSE('updates') sendUpdates()`
     /// yields two strings, then the connection closes.
     ///
     /// `data: Hello, world!` / `data: This is a real-time update`.
@@ -90,7 +90,7 @@ impl EventController {
         futures_stream::iter(["Hello, world!", "This is a real-time update"])
     }
 
-    /// Seed 000, *Automatic Cleanup*: `@SSE('limited') sendLimitedData()`,
+    /// Revali's guide, *Automatic Cleanup*: `@SSE('limited') sendLimitedData()`,
     /// `Update 0` … `Update 4` one second apart; the connection closes
     /// automatically after the fifth (and its one-second pause).
     #[sse("limited")]
@@ -104,7 +104,7 @@ impl EventController {
         }
     }
 
-    /// Seed 000, *Manual Cleanup*: `@SSE('events') sendEvents(CleanUp cleanUp)`
+    /// Revali's guide, *Manual Cleanup*: `@SSE('events') sendEvents(CleanUp cleanUp)`
     /// registers a callback that disposes of a resource, then streams the
     /// event service.
     ///
@@ -123,7 +123,7 @@ impl EventController {
         self.event_service.stream()
     }
 
-    /// Seed 000, *Infinite Streams*: `@SSE('live') sendLiveUpdates()`
+    /// Revali's guide, *Infinite Streams*: `@SSE('live') sendLiveUpdates()`
     /// forwards the live update service and never ends; the connection
     /// stays open until the client leaves (which drops the subscription).
     ///
@@ -134,7 +134,7 @@ impl EventController {
         self.live_update_service.stream()
     }
 
-    /// Seed 000, *Connection Errors*: `yield* eventService.stream` inside a
+    /// Revali's guide, *Connection Errors*: `yield* eventService.stream` inside a
     /// `try`; on error, `yield 'Error: $e'` and the connection closes.
     #[sse("connection-errors")]
     fn send_events_or_error(&self) -> impl Stream<Item = String> {
@@ -152,7 +152,7 @@ impl EventController {
         }
     }
 
-    /// Seed 000, *Graceful Degradation*: on an upstream error, yield
+    /// Revali's guide, *Graceful Degradation*: on an upstream error, yield
     /// `Service temporarily unavailable`, wait five seconds and subscribe
     /// again. The guide recurses (`yield* sendEvents()`); a loop does the
     /// same without growing.
@@ -180,7 +180,7 @@ impl EventController {
         }
     }
 
-    /// Seed 000, *Use Appropriate Data Types*: `@SSE('status') sendStatus()`
+    /// Revali's guide, *Use Appropriate Data Types*: `@SSE('status') sendStatus()`
     /// yields one typed `StatusUpdate`, sent as JSON:
     /// `data: {"status":"Running","timestamp":"2024-01-01T00:00:00.000Z"}`.
     #[sse("status")]
@@ -193,7 +193,7 @@ impl EventController {
         })
     }
 
-    /// Seed 000, *Handle Connection Cleanup* (✅ Good - Proper cleanup): a
+    /// Revali's guide, *Handle Connection Cleanup* (✅ Good - Proper cleanup): a
     /// listener on the event service and a resource, both released by
     /// `CleanUp` when the connection ends; the events themselves come from
     /// a second upstream stream, as in the guide.
@@ -216,7 +216,7 @@ impl EventController {
         self.event_service.stream()
     }
 
-    /// Seed 000, *Avoid Memory Leaks* (✅ Good - Limited duration streams):
+    /// Revali's guide, *Avoid Memory Leaks* (✅ Good - Limited duration streams):
     /// `Update 0` … `Update 99` one second apart, then the stream ends and
     /// the connection closes.
     #[sse("updates-100")]
@@ -230,7 +230,7 @@ impl EventController {
         }
     }
 
-    /// Seed 000, *Avoid Memory Leaks* (❌ Avoid - Infinite streams without
+    /// Revali's guide, *Avoid Memory Leaks* (❌ Avoid - Infinite streams without
     /// cleanup): `Update` every second, forever.
     ///
     /// Kept to show the difference in Rust: the stream is owned by the

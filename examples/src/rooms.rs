@@ -1,4 +1,4 @@
-//! Spry's rooms (seed 004) and the demo's other hub topics, all on one
+//! The Spry tutorial's rooms and the demo's other hub topics, all on one
 //! [`Hub`]: chat rooms with join/leave and presence, a broadcast to every
 //! room, task progress that finishes, a resumable ticker, and one stream
 //! carrying several topics.

@@ -1,4 +1,5 @@
-//! The README's authentication path, mounted at `/secure`: a route that
+//! Authentication before streaming (the `Result` return shape of
+//! `sse_runtime::guide::routes`), mounted at `/secure`: a route that
 //! refuses the request before streaming, with an ordinary `401`, unless the
 //! `token` query parameter is the demo token ([`DEMO_TOKEN`]). Browsers'
 //! `EventSource` cannot send headers, hence a query parameter.

@@ -1,4 +1,4 @@
-//! The fake back-end services the seeds' samples talk to: `eventService`,
+//! The fake back-end services the guides' samples talk to: `eventService`,
 //! `resourceService`, `liveUpdateService`, `feedService` and
 //! `notificationService`.
 //!
@@ -77,7 +77,7 @@ impl fmt::Display for ServiceError {
 
 impl std::error::Error for ServiceError {}
 
-/// The seeds' `eventService`: an upstream source of text events that may
+/// The guides' `eventService`: an upstream source of text events that may
 /// fail.
 ///
 /// Every [`stream`](Self::stream) is one connection to the upstream. It
@@ -170,7 +170,7 @@ impl Subscription {
     }
 }
 
-/// The seeds' `resourceService`: something expensive held per connection
+/// The guides' `resourceService`: something expensive held per connection
 /// that must be disposed of when the connection ends.
 #[derive(Debug, Clone, Default)]
 pub struct ResourceService {
@@ -241,7 +241,7 @@ pub fn user_topic(user: &str) -> String {
     format!("user/{user}")
 }
 
-/// The seeds' `liveUpdateService`: one shared stream of updates that never
+/// The guides' `liveUpdateService`: one shared stream of updates that never
 /// ends, published on the hub's [`LIVE_TOPIC`] (no history: a subscriber
 /// too slow to keep up skips ahead and is told how many it missed).
 #[derive(Debug, Clone)]
@@ -318,7 +318,7 @@ pub struct FeedUpdate {
     pub text: String,
 }
 
-/// The seeds' `feedService`: a live feed of posts, likes and comments on
+/// The guides' `feedService`: a live feed of posts, likes and comments on
 /// the hub's [`FEED_TOPIC`], whose history lets a client that reconnects
 /// with `Last-Event-ID` get what it missed.
 #[derive(Debug, Clone)]
@@ -408,7 +408,7 @@ pub struct Notification {
     pub timestamp: SystemTime,
 }
 
-/// The seeds' `notificationService`: per-user `notification` events, each
+/// The guides' `notificationService`: per-user `notification` events, each
 /// user's on their own hub topic ([`user_topic`]).
 ///
 /// Notifications for a user with no connection are dropped; those sent

@@ -1,4 +1,4 @@
-//! Over real HTTP: seed 001's samples in the sink style (`/aim/sink/..`)
+//! Over real HTTP: the `aim_server_sse` samples in the sink style (`/aim/sink/..`)
 //! send exactly what their stream-style twins send and stop their timers
 //! and subscriptions when the client leaves; the `/secure` routes refuse
 //! without the token (401, nothing streamed) and stream with it.

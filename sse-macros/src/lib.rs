@@ -31,7 +31,8 @@ const IN_CONTROLLER: &str = "__in_controller";
 /// its `#[sse]`, `#[get]`, `#[post]`, `#[put]`, `#[patch]` and `#[delete]`
 /// methods, all mounted under the given path prefix.
 ///
-/// See the `sse-runtime` documentation for the full guide.
+/// See `sse_runtime::guide::routes` in the `sse-runtime` documentation for
+/// the full story.
 #[proc_macro_attribute]
 pub fn controller(args: TokenStream, item: TokenStream) -> TokenStream {
     let ctx = ctx::Ctx::default();

@@ -1,8 +1,34 @@
-//! Server-Sent Events controllers for actix-web.
+//! Server-Sent Events for actix-web: return a `Stream` from a controller
+//! method (or an [`Sse`] from any handler), and every item reaches the
+//! browser as an SSE event.
+//!
+//! What the runtime takes care of, so that routes don't have to:
+//!
+//! * **the wire**: exact framing, checked event names and ids (no SSE
+//!   injection), text or JSON per item, events ready together written
+//!   together ([items](guide::items));
+//! * **the end of a stream**: a finished stream stays finished (its
+//!   reconnect is answered `204`), an `Err` item's text stays in the log
+//!   unless it is [`Shown`], and a panic ends only its own stream
+//!   ([routes](guide::routes));
+//! * **the connection**: [`CleanUp`] runs exactly once, a client that left
+//!   is noticed at once, a client that stops reading is closed after a
+//!   write timeout and cannot hold memory, and a server stop ends every
+//!   stream at once ([lifecycle](guide::lifecycle),
+//!   [slow clients](guide::slow_clients));
+//! * **fan-out and resume**: the [`hub`] publishes once to every
+//!   subscriber and replays what a reconnecting browser missed, in memory
+//!   or shared by several instances through Redis
+//!   ([`backplane`](backplane/index.html));
+//! * **the browser edge**: HTTP/2 and TLS, CORS, connection caps, metrics
+//!   and tracing ([production](guide::production)).
+//!
+//! # Quick start
 //!
 //! ```no_run
+//! use actix_web::{App, HttpServer};
 //! use futures_util::stream::{self, Stream};
-//! use sse_runtime::{controller, sse};
+//! use sse_runtime::{controller, sse, SseServerExt};
 //!
 //! pub struct EventController;
 //!
@@ -17,15 +43,26 @@
 //!
 //! #[actix_web::main]
 //! async fn main() -> std::io::Result<()> {
-//!     actix_web::HttpServer::new(|| actix_web::App::new().service(EventController))
+//!     let server = HttpServer::new(|| App::new().service(EventController))
+//!         .sse_defaults() // before `bind`: write timeout, send-buffer cap, stop deadline
 //!         .bind(("127.0.0.1", 8080))?
-//!         .run()
-//!         .await
+//!         .run();
+//!     sse_runtime::serve(server).await // on SIGINT/SIGTERM, end the streams first
 //! }
 //! ```
 //!
+//! ```text
+//! $ curl -N http://127.0.0.1:8080/events/updates
+//! data: Hello, world!
+//!
+//! data: This is a real-time update
+//!
+//! id: sse-end
+//!
+//! ```
+//!
 //! The same without a controller, from any actix-web handler: return an
-//! [`Sse`], which the macros expand into.
+//! [`Sse`], which `#[sse]` routes expand into.
 //!
 //! ```no_run
 //! use actix_web::{web, App, HttpServer};
@@ -46,15 +83,15 @@
 //! }
 //! ```
 //!
-//! A finished stream stays finished (its reconnect is answered `204`), an
-//! `Err` item's text stays in the log unless it is [`Shown`], and
-//! everything else a route does is described on [`Sse`].
+//! # The manual
 //!
-//! See the crate README for routes, items, options and [`CleanUp`], and
-//! for serving browsers in production: CORS, HTTP/2 and TLS, connection
-//! caps ([`Limits`]), metrics and tracing, the last three through the
-//! [`SseEdge`] middleware; and for the sink style: an `#[sse]` method that takes an [`EventSink`] and
-//! sends through it instead of returning a stream.
+//! The [`guide`] holds the policies and how-tos, one chapter per concern:
+//! [routes](guide::routes), [items](guide::items), [the sink](guide::sink),
+//! [the lifecycle](guide::lifecycle), [slow clients](guide::slow_clients)
+//! and [production](guide::production). The modules document their own
+//! subjects: [`hub`], [`backplane`](backplane/index.html),
+//! [`parse`](parse/index.html), [`test`](test/index.html) and
+//! [`metrics`](metrics/index.html), the last four with their features.
 //!
 //! # Cargo features
 //!
@@ -62,21 +99,32 @@
 //!
 //! | feature | adds |
 //! | --- | --- |
-//! | `parser` | `sse_runtime::parse`: the WHATWG `text/event-stream` parser, for writing clients (a reconnecting consumer, a proxy, a load generator) |
-//! | `testing` | `sse_runtime::test`: in-process test helpers that call a service and read its events, for testing servers; implies `parser`. Usually a dev-dependency feature |
-//! | `metrics` | `sse_runtime::metrics`: stream counts, bytes, shed requests and clean-up latency through the `metrics` facade, for streams under an [`SseEdge`] |
-//! | `redis` | `sse_runtime::backplane`: `Hub::builder().redis(url)`, a hub shared by several server instances through Redis (ids, history, delivery, recovery) |
+//! | `parser` | [`parse`](parse/index.html): the WHATWG `text/event-stream` parser, for writing clients (a reconnecting consumer, a proxy, a load generator) |
+//! | `testing` | [`test`](test/index.html): in-process test helpers that call a service and read its events, for testing servers; implies `parser`. Usually a dev-dependency feature |
+//! | `metrics` | [`metrics`](metrics/index.html): stream counts, bytes, shed requests, clean-up latency and hub counts through the `metrics` facade, for streams under an [`SseEdge`] |
+//! | `redis` | [`backplane`](backplane/index.html): `Hub::builder().redis(url)`, a hub shared by several server instances through Redis (ids, history, delivery, recovery) |
 //! | `rustls-0_23` | [`sse_defaults()`](SseServerExt::sse_defaults)' connection hook also sees through actix-web's `bind_rustls_0_23` (rustls 0.23), so HTTPS streams get the write timeout, the send-buffer cap and the drain deadline; turns on actix-web's feature of the same name |
 //!
 //! ```toml
+//! [dependencies]
+//! sse-runtime = "0.1"
+//!
 //! [dev-dependencies]
 //! sse-runtime = { version = "0.1", features = ["testing"] }
 //! ```
 //!
+//! # Versions
+//!
+//! The crate follows semantic versioning; before 1.0 a minor release may
+//! break, with migration notes in the repository's
+//! [CHANGELOG.md](https://github.com/sse-rs/sse-runtime/blob/main/CHANGELOG.md).
+//! `sse-macros` is released with it and pinned exactly: depend on
+//! `sse-runtime` only. It needs Rust 1.89 or newer.
+//!
 //! # Layout
 //!
-//! Which module holds which concern, how a request flows through them, and
-//! where the hub, `Last-Event-ID` resume and the backplane will go:
+//! Which module holds which concern, and how a request and a publish flow
+//! through them:
 //! [ARCHITECTURE.md](https://github.com/sse-rs/sse-runtime/blob/main/ARCHITECTURE.md)
 //! at the repository root.
 
@@ -88,6 +136,8 @@ mod connection;
 mod edge;
 mod encode;
 mod event;
+#[cfg(any(doc, doctest))]
+pub mod guide;
 pub mod hub;
 mod in_flight;
 mod item;

@@ -1,6 +1,14 @@
 //! In-process test helpers: call an actix-web service and read its event
 //! stream as parsed [`ReceivedEvent`]s, without a network socket.
 //!
+//! Cargo feature `testing` (which turns on `parser`), usually for tests
+//! only:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! sse-runtime = { version = "0.1", features = ["testing"] }
+//! ```
+//!
 //! Build the app with [`actix_web::test::init_service`], then either
 //!
 //! * use the one-shot helpers [`events`] (the first `n` events) and

@@ -1,6 +1,6 @@
-//! Keeps `ARCHITECTURE.md` true: every workspace member and every module
-//! of `sse-runtime/src` is named in it, and nothing it marks as planned
-//! exists yet.
+//! Keeps `ARCHITECTURE.md` true: every workspace member, and every `.rs`
+//! file under `sse-runtime/src` and `sse-macros/src` (sub-folders
+//! included), is named in it, and every path it names exists.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -30,41 +30,74 @@ fn block_after<'a>(note: &'a str, heading: &str) -> Vec<&'a str> {
         .collect()
 }
 
-/// The paths a tree line names: what comes before its description (the
-/// first run of two spaces), e.g. `parse.rs, parse/`.
+/// The paths a tree line names: its first word, and the words after it
+/// as long as each one before ends in a comma (`parse.rs, parse/  ...`).
 fn names(line: &str) -> Vec<&str> {
-    let head = line.split("  ").next().unwrap_or_default();
-    head.split(", ")
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
+    let mut names = Vec::new();
+    for word in line.split_whitespace() {
+        let name = word.trim_end_matches(',');
+        if !name.is_empty() {
+            names.push(name);
+        }
+        if !word.ends_with(',') {
+            break;
+        }
+    }
+    names
+}
+
+/// Whether some line of `block` names `path` exactly.
+fn named(block: &[&str], path: &str) -> bool {
+    block.iter().any(|line| names(line).contains(&path))
+}
+
+/// Every `.rs` file under `dir`, as a path relative to it with `/`
+/// separators (`hub/waiters.rs`), sorted.
+fn rust_files(dir: &Path) -> Vec<String> {
+    fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) {
+        let entries =
+            fs::read_dir(dir).unwrap_or_else(|err| panic!("reading {}: {err}", dir.display()));
+        for entry in entries {
+            let entry = entry.unwrap_or_else(|err| panic!("reading {}: {err}", dir.display()));
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, &format!("{prefix}{name}/"), out);
+            } else if name.ends_with(".rs") {
+                out.push(format!("{prefix}{name}"));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, "", &mut out);
+    out.sort();
+    out
+}
+
+/// The files of `src` (relative to the repository) that the block under
+/// `heading` does not name.
+fn unnamed_files(src: &str, heading: &str) -> Vec<String> {
+    let note = note();
+    let block = block_after(&note, heading);
+    let files = rust_files(&repo_root().join(src));
+    assert!(!files.is_empty(), "{src} holds no .rs files");
+    files
+        .into_iter()
+        .filter(|file| !named(&block, file))
         .collect()
 }
 
-/// Whether a tree line names `entry` (a directory also by one of its files).
-fn describes(line: &str, entry: &str) -> bool {
-    names(line)
+/// The paths the block under `heading` names that do not exist under
+/// `base` (relative to the repository).
+fn missing_paths(base: &str, heading: &str) -> Vec<String> {
+    let note = note();
+    let base = repo_root().join(base);
+    block_after(&note, heading)
         .iter()
-        .any(|name| *name == entry || (entry.ends_with('/') && name.starts_with(entry)))
-}
-
-/// The top-level entries of `sse-runtime/src`: `name.rs` for a file,
-/// `name/` for a directory.
-fn src_entries() -> Vec<String> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut entries: Vec<String> = fs::read_dir(&src)
-        .expect("reading sse-runtime/src")
-        .map(|entry| {
-            let entry = entry.expect("reading sse-runtime/src");
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if entry.path().is_dir() {
-                format!("{name}/")
-            } else {
-                name
-            }
-        })
-        .collect();
-    entries.sort();
-    entries
+        .flat_map(|line| names(line))
+        .filter(|name| !base.join(name.trim_end_matches('/')).exists())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn workspace_members() -> Vec<String> {
@@ -81,33 +114,53 @@ fn workspace_members() -> Vec<String> {
 }
 
 #[test]
-fn every_module_is_described() {
-    let note = note();
-    let block = block_after(&note, "## `sse-runtime/src`");
-    let missing: Vec<String> = src_entries()
-        .into_iter()
-        .filter(|entry| !block.iter().any(|line| describes(line, entry)))
-        .collect();
+fn every_runtime_file_is_described() {
+    let missing = unnamed_files("sse-runtime/src", "## `sse-runtime/src`");
     assert!(
         missing.is_empty(),
-        "sse-runtime/src has modules ARCHITECTURE.md does not describe: {missing:?}"
+        "sse-runtime/src has files ARCHITECTURE.md does not name: {missing:?}"
     );
 }
 
 #[test]
-fn planned_modules_do_not_exist_yet() {
-    let note = note();
-    let block = block_after(&note, "## `sse-runtime/src`");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let landed: Vec<&str> = block
-        .iter()
-        .filter(|line| line.contains("planned"))
-        .flat_map(|line| names(line))
-        .filter(|name| src.join(name.trim_end_matches('/')).exists())
+fn every_macros_file_is_described() {
+    let missing = unnamed_files("sse-macros/src", "## `sse-macros/src`");
+    assert!(
+        missing.is_empty(),
+        "sse-macros/src has files ARCHITECTURE.md does not name: {missing:?}"
+    );
+}
+
+#[test]
+fn every_named_path_exists() {
+    let mut missing = Vec::new();
+    for (base, heading) in [
+        ("", "## Workspace"),
+        ("sse-runtime/src", "## `sse-runtime/src`"),
+        ("sse-macros/src", "## `sse-macros/src`"),
+    ] {
+        missing.extend(
+            missing_paths(base, heading)
+                .into_iter()
+                .map(|path| format!("{heading}: {path}")),
+        );
+    }
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md names paths that do not exist: {missing:?}"
+    );
+}
+
+#[test]
+fn nothing_is_described_as_still_to_come() {
+    let note = note().to_lowercase();
+    let stale: Vec<&str> = ["planned", "will go", "what comes next", "not built yet"]
+        .into_iter()
+        .filter(|phrase| note.contains(phrase))
         .collect();
     assert!(
-        landed.is_empty(),
-        "ARCHITECTURE.md calls these planned, but they exist: {landed:?}"
+        stale.is_empty(),
+        "ARCHITECTURE.md describes the tree as it will be, not as it is: {stale:?}"
     );
 }
 
@@ -119,13 +172,23 @@ fn every_workspace_member_is_described() {
     assert!(!members.is_empty());
     let missing: Vec<&String> = members
         .iter()
-        .filter(|member| {
-            let dir = format!("{member}/");
-            !block.iter().any(|line| describes(line, &dir))
-        })
+        .filter(|member| !named(&block, &format!("{member}/")))
         .collect();
     assert!(
         missing.is_empty(),
         "workspace members ARCHITECTURE.md does not describe: {missing:?}"
     );
+}
+
+#[test]
+fn names_are_read_from_tree_lines() {
+    assert_eq!(
+        names("parse.rs, parse/  the parser"),
+        ["parse.rs", "parse/"]
+    );
+    assert_eq!(
+        names("response/responder.rs Sse: the responder"),
+        ["response/responder.rs"]
+    );
+    assert_eq!(names("hub/mod.rs          Hub, publish"), ["hub/mod.rs"]);
 }

@@ -11,10 +11,40 @@
 //! # drop(hub); Ok(()) }
 //! ```
 //!
-//! Everything else stays as with the in-memory hub: `publish`,
-//! `subscribe(..).after(last)`, `sse-missed`. A publish on any instance
-//! reaches the subscribers of every instance, and a client resumes on any
-//! instance with the `Last-Event-ID` another gave it.
+//! Everything else stays as with the in-memory hub (`publish`,
+//! `subscribe(..).after(last)`, `sse-missed`, the [hub](crate::hub)'s
+//! policies): routes do not change.
+//!
+//! ## Guarantees
+//!
+//! A publish on any instance reaches every subscriber on every instance
+//! once, in per-topic order, with the same id everywhere; the id `publish`
+//! returns means the event is stored in Redis. A browser that reconnects
+//! to *another* instance with `Last-Event-ID` gets exactly what it missed
+//! (no gap, no duplicate, even while publishes race with the replay), or
+//! `sse-missed` when that is impossible. Ids stay `<epoch>-<seq>` with one
+//! sequence per hub, so one id resumes a multi-topic subscription.
+//!
+//! ## When Redis fails
+//!
+//! | what happens | publishers see | subscribers see |
+//! |---|---|---|
+//! | Redis unreachable at start | [`RedisHub::build`] fails | — |
+//! | Redis down or restarting | `publish` fails with `PublishError::Backplane` within the response timeout ([`RedisHub::timeout`]), nothing published; from a handler (`?`): `503` with `Retry-After: 5` and a generic body, the cause logged | stay connected, idle; the instance resubscribes with backoff (50 ms doubling up to 2 s) and catches up from the streams: no gap |
+//! | Redis back **with** its data (AOF/RDB, or a replica that has it) | publishes succeed again | continue where they were |
+//! | Redis back **without** its data (new epoch) | publishes succeed, ids of a new epoch | their streams end; on reconnect `sse-missed` with `"reason":"epoch"`, so the page reloads its state |
+//! | pub/sub connection silently dead (a failover that did not close it) | — | the reader publishes a probe every [`RedisHub::probe_every`] (default 1 s) and reconnects if it did not come back before the next one: noticed within two periods, then as above; each probe also compares Redis's head with what was delivered |
+//! | an instance stops, even killed | nothing `publish` returned an id for is lost: it is in Redis | its clients reconnect to another instance and resume |
+//! | a new client while Redis is down | — | its stream ends at once; `EventSource` retries |
+//!
+//! ## Limits of this version
+//!
+//! * [`Hub::close`](crate::Hub::close) acts on this instance only.
+//! * `stats`, `subscribers` and `topic_count` are this instance's.
+//! * A topic's age limit (5 minutes unless set, see the hub's "History")
+//!   becomes the time to live of its stream (kept for that long after the
+//!   topic's last publish), and locally each copied event's age counts
+//!   from when it was copied.
 //!
 //! ## How
 //!
@@ -54,37 +84,6 @@
 //!   instance ends, and its client, reconnecting with an id of the old
 //!   epoch, gets `sse-missed` with reason `"epoch"`.
 //!
-//! ## Failures
-//!
-//! * Redis unreachable when the hub is built: [`RedisHub::build`] fails.
-//! * Redis down or restarting: `publish` fails with
-//!   `PublishError::Backplane` (nothing is published; `503` with
-//!   `Retry-After` and a generic body when returned from a handler, the
-//!   cause logged), within the response timeout
-//!   ([`RedisHub::timeout`]). Subscribers stay connected (idle); the
-//!   reader reconnects and resubscribes by itself with backoff (50 ms
-//!   doubling up to 2 s), then catches up from the streams: no gap, or,
-//!   if Redis came back empty, the epoch signal above. A client starting a
-//!   subscription while Redis is down has its stream end at once
-//!   (`EventSource` retries).
-//! * A pub/sub connection that silently stops receiving (a failover that
-//!   did not close it): the reader publishes a probe on the channel every
-//!   [`RedisHub::probe_every`] (default 1 s) and reconnects if it did not
-//!   come back before the next one, so a dead subscription is noticed
-//!   within two probe periods; each probe also compares the head with what
-//!   was delivered.
-//! * An instance that stops (even killed) loses nothing a `publish`
-//!   returned an id for: the event is in Redis.
-//!
-//! ## Limits of this version
-//!
-//! * [`Hub::close`](crate::Hub::close) acts on this instance only.
-//! * `stats`, `subscribers` and `topic_count` are this instance's.
-//! * A topic's age limit (5 minutes unless set, see the hub's "History")
-//!   becomes the time to live of its stream (kept for that long after the
-//!   topic's last publish), and locally each copied event's age counts
-//!   from when it was copied.
-//!
 //! ## Memory
 //!
 //! An instance holds a local copy of a topic only while one of its
@@ -112,6 +111,27 @@
 //!
 //! Use `maxmemory-policy noeviction` (the default): a key evicted under
 //! memory pressure looks like lost data.
+//!
+//! ## Scale
+//!
+//! Per publish Redis runs one short script (about four writes and a
+//! `PUBLISH`) and sends the message once to each instance; per delivered
+//! event on an instance it does nothing, since fan-out to that instance's
+//! clients is local. Measured (the repository's `BENCHMARKS.md`, "Redis
+//! backplane"): some tens of microseconds of Redis CPU per publish with two
+//! instances, so one Redis core carries on the order of 10⁴ publishes per
+//! second, whatever the number of clients. The channel's traffic is
+//! publishes × instances, so tens of instances per Redis are fine at
+//! moderate event rates; every instance receives every event of its hub
+//! (filtering to its own topics is a hash lookup), and Redis CPU grows
+//! with the instance count, not with the clients. History costs
+//! `history × event size` per topic in Redis, plus a hash entry per topic
+//! ever published. Beyond one Redis, shard by namespace
+//! ([`RedisHub::namespace`]): several hubs, each on its own node or slot,
+//! e.g. chat on one and notifications on another.
+//!
+//! The demo (`cargo run -p sse-examples --release -- --redis URL`) runs on
+//! a backplane; two demos on different ports then act as one.
 //!
 //! [`Hub`]: crate::Hub
 

@@ -273,8 +273,11 @@
 //! assign an id and must be able to report failure to the caller. The
 //! in-memory hub completes it on its first poll, never waiting.
 //! [`Hub::publish_blocking`] is the same for code outside async (plain
-//! threads): immediate in memory; with a backplane it will wait for the
-//! round trip, so like tokio's `blocking_send` it is not for async code.
+//! threads): immediate in memory; with a backplane it waits for the round
+//! trip, so like tokio's `blocking_send` it is not for async code. Code
+//! that runs in async but can't wait (a `Drop`, a callback) uses
+//! [`Hub::publish_detached`]: it publishes at once in memory, and finishes
+//! a backplane's round trip in the background, logging a failure.
 //!
 //! ## Failure modes
 //!
@@ -312,67 +315,6 @@
 //! `EventSource` gives up for good on any status but `200` (and `204` is
 //! how to tell it so on purpose): a route that would rather have browsers
 //! come back after a `503` can answer them itself.
-//!
-//! ## Synchronisation
-//!
-//! Plain mutexes and one atomic: one hub lock (the sequence counter and
-//! the topic map) and one lock per topic (its ring, subscriber count and
-//! waiting subscribers), always taken in that order. A publish appends
-//! under both; a subscription reads its topics' rings under their locks
-//! only, all of them at once, in name order (so two subscriptions cannot
-//! deadlock, and a publish holds a single topic lock). Because a publish
-//! assigns its number and appends it before releasing the hub lock, a
-//! subscription that sees number `n` in one of its topics also sees every
-//! number below `n` in the others: it can deliver in id order, and the last
-//! id a client saw always covers everything before it. A subscriber
-//! registers its waker under the lock of the topic it found empty, and a
-//! publish takes the wakers under that same lock, so no wake-up is lost.
-//!
-//! The atomic is each topic's waiter *generation*, which lets the poll
-//! after a delivery end without the lock (see "Waking"). It is only
-//! written under the topic's lock, bumped (`Release`) by every append,
-//! close and reset before that change wakes anyone, and a subscription
-//! trusts its registration only while it reads (`Acquire`) the generation
-//! it registered in. Reading that value means no change has been seen
-//! yet: the registration is still in the lists, or a change is taking it
-//! out right now and wakes it once the lock is released; either way the
-//! subscription is polled again after the change. Reading a newer value
-//! sends it to the locked path. Every
-//! other step is the standard mutex argument. That one-way flag, always
-//! written under a lock, is why the hub is not model-checked with `loom`;
-//! `tests/hub_core.rs` checks the poll between a delivery and a publish,
-//! and with publishers racing on other threads.
-//!
-//! ## Waking
-//!
-//! A publish does not wake every idle subscriber itself: that would make
-//! its cost grow with their number (10 000 wakes, most of them hand-offs to
-//! other threads). It wakes one subscriber per thread that has idle ones,
-//! and hands that thread's others to a *relay* the first of them to run
-//! wakes, on its own thread. A publisher's cost is thus one wake per
-//! worker thread. Every subscriber is still woken for every change; a
-//! subscription that is woken and dropped before it runs passes the relay
-//! on, and one that is woken but not polled (a `select!` that chose
-//! another branch) holds its thread's others back until the next publish
-//! at most, which wakes another of them.
-//!
-//! A subscription that found nothing registers for the next change, and
-//! its polls end without taking the lock while the topics' generation is
-//! unchanged: in a response, the poll after actix has written a delivery
-//! is one of those, so a delivery locks its topic twice instead of three
-//! times.
-//!
-//! One topic read by subscribers on several worker threads is one lock
-//! and one shared event buffer for all of them, so its deliveries contend
-//! across threads: in `benches/benches/backplane.rs`, 2 × 5 000
-//! subscribers of one topic on two threads reach a p99 of 11–23 ms at
-//! 1 000 events/s, where two Redis-backed instances (each with its own
-//! copy of the topic) stay at 3–7 ms. That is 10 million deliveries a
-//! second; at ordinary rates it does not show: in
-//! `benches/benches/fanout.rs` with two server threads, 10 000 subscribers
-//! of one topic get 2.3× the events/s of actix-web-lab's broadcaster at
-//! 0.92× its p99. Topics with both that much traffic and that many
-//! readers are better spread over instances (see `backplane`).
 
 pub(crate) mod backplane;
 mod error;

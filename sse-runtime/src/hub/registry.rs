@@ -3,8 +3,35 @@
 //! bounds (and the queue of idle topics that makes room within them), and
 //! the sweep that ages them out.
 //!
-//! Lock order: this lock, then a topic's lock; never the other way round
-//! (a subscription reading its topics takes only their locks).
+//! # Synchronisation
+//!
+//! Plain mutexes and one atomic: one hub lock (the sequence counter and
+//! the topic map) and one lock per topic (its ring, subscriber count and
+//! waiting subscribers), always taken in that order. A publish appends
+//! under both; a subscription reads its topics' rings under their locks
+//! only, all of them at once, in name order (so two subscriptions cannot
+//! deadlock, and a publish holds a single topic lock). Because a publish
+//! assigns its number and appends it before releasing the hub lock, a
+//! subscription that sees number `n` in one of its topics also sees every
+//! number below `n` in the others: it can deliver in id order, and the last
+//! id a client saw always covers everything before it. A subscriber
+//! registers its waker under the lock of the topic it found empty, and a
+//! publish takes the wakers under that same lock, so no wake-up is lost.
+//!
+//! The atomic is each topic's waiter *generation*, which lets the poll
+//! after a delivery end without the lock (see `waiters`). It is only
+//! written under the topic's lock, bumped (`Release`) by every append,
+//! close and reset before that change wakes anyone, and a subscription
+//! trusts its registration only while it reads (`Acquire`) the generation
+//! it registered in. Reading that value means no change has been seen
+//! yet: the registration is still in the lists, or a change is taking it
+//! out right now and wakes it once the lock is released; either way the
+//! subscription is polled again after the change. Reading a newer value
+//! sends it to the locked path. Every
+//! other step is the standard mutex argument. That one-way flag, always
+//! written under a lock, is why the hub is not model-checked with `loom`;
+//! `tests/hub_core.rs` checks the poll between a delivery and a publish,
+//! and with publishers racing on other threads.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};

@@ -419,7 +419,7 @@ impl Subscription {
             ..
         } = self;
         // All at once, in name order: a consistent cut of the topics (see
-        // the module docs, "Synchronisation").
+        // `registry`'s docs, "Synchronisation").
         let mut rings: SmallVec<[MutexGuard<'_, Ring>; INLINE_TOPICS]> =
             topics.iter().map(|t| t.ring.lock()).collect();
 

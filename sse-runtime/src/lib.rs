@@ -160,7 +160,9 @@ macro_rules! event_name {
     };
 }
 
-/// The README's examples, compiled and run as doc tests.
+/// This crate's README (the front page of its package), compiled and run
+/// as doc tests. The repository README's samples are compiled by the
+/// workspace's `tests` crate: that file is not part of this package.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

@@ -80,7 +80,12 @@
 //! [ARCHITECTURE.md](https://github.com/sse-rs/sse-runtime/blob/main/ARCHITECTURE.md)
 //! at the repository root.
 
+// docs.rs (nightly, `--cfg docsrs`) labels each feature-gated item with
+// the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod backplane;
 mod cancel;
 mod cleanup;
@@ -94,6 +99,7 @@ mod item;
 mod lifecycle;
 mod limits;
 #[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics;
 #[cfg(not(feature = "metrics"))]
 mod metrics;
@@ -107,8 +113,10 @@ mod trace;
 mod watchdog;
 
 #[cfg(feature = "parser")]
+#[cfg_attr(docsrs, doc(cfg(feature = "parser")))]
 pub mod parse;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod test;
 
 #[doc(hidden)]

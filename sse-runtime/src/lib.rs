@@ -128,7 +128,12 @@
 //! [ARCHITECTURE.md](https://github.com/sse-rs/sse-runtime/blob/main/ARCHITECTURE.md)
 //! at the repository root.
 
+// docs.rs (nightly, `--cfg docsrs`) labels each feature-gated item with
+// the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod backplane;
 mod cancel;
 mod cleanup;
@@ -144,6 +149,7 @@ mod item;
 mod lifecycle;
 mod limits;
 #[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics;
 #[cfg(not(feature = "metrics"))]
 mod metrics;
@@ -157,8 +163,10 @@ mod trace;
 mod watchdog;
 
 #[cfg(feature = "parser")]
+#[cfg_attr(docsrs, doc(cfg(feature = "parser")))]
 pub mod parse;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod test;
 
 #[doc(hidden)]
@@ -210,7 +218,9 @@ macro_rules! event_name {
     };
 }
 
-/// The README's examples, compiled and run as doc tests.
+/// This crate's README (the front page of its package), compiled and run
+/// as doc tests. The repository README's samples are compiled by the
+/// workspace's `tests` crate: that file is not part of this package.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

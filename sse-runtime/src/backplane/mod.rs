@@ -212,6 +212,7 @@ impl HubBuilder {
     /// Shares the hub through Redis at `url` (`redis://host:port/db`):
     /// see [`crate::backplane`]. Finish with
     /// [`.build().await`](RedisHub::build).
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn redis(self, url: impl Into<String>) -> RedisHub {
         RedisHub::new(self, url.into())
     }

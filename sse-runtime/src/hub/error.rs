@@ -156,6 +156,7 @@ pub enum PublishError {
     /// The backplane did not take the event (Redis unreachable, restarting,
     /// or too slow to answer): it was not published, retry later.
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     Backplane(crate::backplane::BackplaneError),
 }
 

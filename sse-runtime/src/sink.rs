@@ -60,7 +60,7 @@ use queue::{Channel, Encoded, Reader, Receiver};
 /// comes back when it has copied the last of them into its buffer.
 ///
 /// **What can be sent.** Anything a returned stream can yield
-/// ([`IntoEvent`]: `Serialize` values, [`Event`], [`EncodedEvent`]), and
+/// ([`IntoEvent`]: `Serialize` values, [`Event`], [`EncodedEvent`](crate::EncodedEvent)), and
 /// comments. Items are encoded by the sender, so an item that can't be
 /// encoded is an error for that send alone; the stream goes on.
 ///

@@ -51,7 +51,7 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use futures_util::stream;
 use sse_benches::report::{median, percentile, thousands, Table};
 use sse_runtime::{controller, sse, Hub, SseServerExt, Subscription};
-use sse_test_support::ChildGuard;
+use sse_test_support::{rss_kib_of as rss_kib, ChildGuard};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -410,15 +410,6 @@ fn cpu_ns(pid: u32) -> u64 {
             stat.split_whitespace().next()?.parse::<u64>().ok()
         })
         .sum()
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 struct Figures {

@@ -12,19 +12,9 @@ use std::time::Instant;
 use futures_util::{FutureExt, StreamExt};
 use sse_runtime::hub::{Hub, DEFAULT_MAX_TOPICS, DEFAULT_MAX_TOTAL_BYTES};
 use sse_runtime::{EncodedEvent, EventId, LastEventId};
+use sse_test_support::rss_kib;
 
 const ROOMS: usize = 1_000_000;
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 fn text(event: &EncodedEvent) -> &str {
     std::str::from_utf8(event.as_ref()).unwrap()

@@ -71,7 +71,7 @@ mod wait;
 
 pub use events::{parse_events, EventReader};
 pub use in_process::{call_service, read_body};
-pub use probe::{Counter, DropGuard, Flag, Gauge, Live, Log};
+pub use probe::{rss_kib, rss_kib_of, Counter, DropGuard, Flag, Gauge, Live, Log};
 pub use process::ChildGuard;
 pub use raw::{BodyStats, Chunk, RawConnection, RawRequest, RawResponse};
 pub use redis_server::RedisServer;

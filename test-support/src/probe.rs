@@ -145,3 +145,24 @@ impl Drop for Live {
         self.0 .0.fetch_sub(1, Ordering::SeqCst);
     }
 }
+
+/// The resident memory of process `pid` in KiB, from `/proc/PID/status`
+/// (0 where it cannot be read: another OS, or the process is gone).
+pub fn rss_kib_of(pid: u32) -> u64 {
+    rss_in(&format!("/proc/{pid}/status"))
+}
+
+/// [`rss_kib_of`] this process.
+pub fn rss_kib() -> u64 {
+    rss_in("/proc/self/status")
+}
+
+fn rss_in(status: &str) -> u64 {
+    std::fs::read_to_string(status)
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?;
+            line.split_whitespace().next()?.parse().ok()
+        })
+        .unwrap_or(0)
+}

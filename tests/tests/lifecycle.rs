@@ -9,8 +9,8 @@ use actix_web::App;
 use futures_util::stream::{self, Stream, StreamExt};
 use sse_runtime::{controller, sse, CleanUp};
 use sse_test_support::{
-    lossy, wait_until, within, Counter, Gauge, Live, RawRequest, RawResponse, ServerOptions, Stop,
-    TestServer,
+    lossy, rss_kib, wait_until, within, Counter, Gauge, Live, RawRequest, RawResponse,
+    ServerOptions, Stop, TestServer,
 };
 use tokio::sync::mpsc;
 
@@ -358,17 +358,6 @@ async fn async_cleanup_is_driven_to_completion_before_stop_returns() {
     server.stop_with(Stop::EndStreams).await;
     // 1 (sync callback) + 1000 (the async work, which sleeps first).
     assert_eq!(server.probe.cleanups.get(), 1001);
-}
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// One churn connection, ending the way `n` selects.

@@ -100,13 +100,6 @@ impl<E: Display> ItemError for Shown<E> {
     }
 }
 
-impl<E: Display> Shown<E> {
-    /// The text that will be shown.
-    pub fn text(&self) -> String {
-        self.0.to_string()
-    }
-}
-
 impl<E> From<E> for Shown<E> {
     fn from(error: E) -> Self {
         Shown(error)

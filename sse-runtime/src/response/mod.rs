@@ -80,9 +80,10 @@ fn shed_stream(retry: Duration, guard: CleanupGuard, conn: Connection) -> HttpRe
     encode::busy_frame(&mut buf, retry);
     let config = RouteConfig {
         keep_alive: None,
-        end_frame: false,
         ..RouteConfig::DEFAULT
     };
+    // The busy frame is the whole stream: no end frame, so that the
+    // browser comes back.
     let shared = Shared::new(buf, conn.place.clone());
     shared.borrow_mut().end_frame = false;
     sse_response(SseBody::new(shared, None, &config, guard, conn, None))

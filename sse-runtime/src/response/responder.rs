@@ -14,6 +14,7 @@ use actix_web::http::header::{HeaderName, HeaderValue, TryIntoHeaderPair};
 use actix_web::{HttpRequest, HttpResponse, Responder};
 use bytes::BytesMut;
 use futures_core::Stream;
+use tracing::Span;
 
 use super::driver::{Driver, Panicked, Shared, Sink, Start};
 use super::{shed_stream, sse_response, RouteConfig, SseBody};
@@ -100,31 +101,31 @@ pub struct Sse {
     /// `None` once the stream has ended (or, for a shed request, never had
     /// one).
     driver: Option<Driver>,
-    state: State,
+    /// What the checks before streaming decided; `None` until they ran
+    /// (`#[sse]` routes run them in `__decide`, the rest in `respond_to`).
+    decided: Option<Decision>,
     config: RouteConfig,
     headers: Vec<(HeaderName, HeaderValue)>,
     /// Callbacks of [`on_close`](Self::on_close), and of a channel's sink.
     cleanup: Option<CleanUp>,
 }
 
-/// How far a response got before actix asked for it.
-enum State {
-    /// Made by a constructor: the rest happens in `respond_to`.
-    Fresh,
-    /// An `#[sse]` route that already ran its method until it streamed.
-    Started {
-        guard: CleanupGuard,
-        conn: Connection,
-        pending: Option<Pending>,
-    },
-    /// Shed by a cap before the method ran.
+/// What the checks before streaming decide about a request.
+enum Decision {
+    /// The request resumed a finished stream: `204`.
+    Ended,
+    /// Shed by a cap: a stream that only says when to come back.
     Shed {
         retry: Duration,
         guard: CleanupGuard,
         conn: Connection,
     },
-    /// The request resumed a finished stream: `204`.
-    Ended,
+    /// Admitted: stream.
+    Stream {
+        guard: CleanupGuard,
+        conn: Connection,
+        pending: Option<Pending>,
+    },
 }
 
 impl Sse {
@@ -224,16 +225,9 @@ impl Sse {
         F: FnOnce(Sink) -> Fut,
         Fut: Future<Output = ()> + 'static,
     {
-        let shared = Shared::new(BytesMut::new(), Place::unknown());
-        let driver = Driver::start(route, &shared);
-        Sse {
-            shared,
-            driver: Some(driver),
-            state: State::Fresh,
-            config: RouteConfig::DEFAULT,
-            headers: Vec::new(),
-            cleanup: None,
-        }
+        let mut sse = Sse::__route();
+        sse.driver = Some(Driver::start(route, &sse.shared));
+        sse
     }
 
     /// Sends a comment after `every` without an event, so that proxies and
@@ -346,7 +340,7 @@ impl Sse {
         Sse {
             shared: Shared::new(BytesMut::new(), Place::unknown()),
             driver: None,
-            state: State::Fresh,
+            decided: None,
             config: RouteConfig::DEFAULT,
             headers: Vec::new(),
             cleanup: None,
@@ -374,27 +368,16 @@ impl Sse {
     {
         // Owns the cleanup from here on: a refusal, a panic, or actix
         // dropping this future all run it.
-        let guard = CleanupGuard(cleanup);
-        if self.resumes_finished(req) {
-            self.state = State::Ended;
+        let decision = self.check(req, CleanupGuard(cleanup))?;
+        let Decision::Stream { pending, .. } = &decision else {
+            self.decided = Some(decision);
             return Ok(self);
-        }
-        let pending = match edge::admit() {
-            Admission::Unobserved => None,
-            Admission::Open(pending) => Some(pending),
-            Admission::Reconnect(retry) => {
-                let conn = Connection::of(req);
-                self.state = State::Shed { retry, guard, conn };
-                return Ok(self);
-            }
-            Admission::Refuse(error) => return Err(error.into()),
         };
-        let conn = Connection::of(req);
-        self.prepare(&conn);
+        let span = pending.as_ref().map(|p| p.span().clone());
         let shared = self.shared.clone();
         let mut driver = Driver::start(route, &shared);
         let finished = std::future::poll_fn(|cx| {
-            let _entered = pending.as_ref().map(|p| p.span().enter());
+            let _entered = span.as_ref().map(Span::enter);
             let finished = match driver.poll(cx) {
                 Poll::Ready(Ok(())) => true,
                 Poll::Ready(Err(Panicked(message))) => {
@@ -428,12 +411,35 @@ impl Sse {
             return Err(error);
         }
         self.driver = (!finished).then_some(driver);
-        self.state = State::Started {
+        self.decided = Some(decision);
+        Ok(self)
+    }
+
+    /// The checks before streaming, in order: a finished stream's
+    /// reconnect, then the edge's admission; an admitted request gets its
+    /// connection and the shared state its options. `guard` owns the
+    /// connection's clean-up, which runs when a decision without a stream
+    /// is dropped.
+    fn check(&self, req: &HttpRequest, guard: CleanupGuard) -> Result<Decision, actix_web::Error> {
+        if self.resumes_finished(req) {
+            return Ok(Decision::Ended);
+        }
+        let pending = match edge::admit() {
+            Admission::Unobserved => None,
+            Admission::Open(pending) => Some(pending),
+            Admission::Reconnect(retry) => {
+                let conn = Connection::of(req);
+                return Ok(Decision::Shed { retry, guard, conn });
+            }
+            Admission::Refuse(error) => return Err(error.into()),
+        };
+        let conn = Connection::of(req);
+        self.prepare(&conn);
+        Ok(Decision::Stream {
             guard,
             conn,
             pending,
-        };
-        Ok(self)
+        })
     }
 
     /// Whether `req` is the reconnect of a stream that ended with the end
@@ -485,47 +491,32 @@ impl Responder for Sse {
     type Body = EitherBody<SseBody>;
 
     fn respond_to(mut self, req: &HttpRequest) -> HttpResponse<Self::Body> {
-        match std::mem::replace(&mut self.state, State::Fresh) {
-            State::Ended => return no_content(),
-            State::Shed { retry, guard, conn } => {
-                return shed_stream(retry, guard, conn).map_into_left_body();
+        let decision = match self.decided.take() {
+            Some(decision) => decision,
+            None => {
+                // A `CleanUp` the handler took is this connection's.
+                let guard =
+                    cleanup::taken_by_handler(req).unwrap_or_else(|| CleanupGuard(CleanUp::new()));
+                match self.check(req, guard) {
+                    Ok(decision) => decision,
+                    Err(error) => return HttpResponse::from_error(error).map_into_right_body(),
+                }
             }
-            State::Started {
+        };
+        match decision {
+            Decision::Ended => HttpResponse::NoContent().finish().map_into_right_body(),
+            Decision::Shed { retry, guard, conn } => {
+                shed_stream(retry, guard, conn).map_into_left_body()
+            }
+            Decision::Stream {
                 guard,
                 conn,
                 pending,
-            } => {
-                return self
-                    .stream_response(guard, conn, pending)
-                    .map_into_left_body();
-            }
-            State::Fresh => {}
+            } => self
+                .stream_response(guard, conn, pending)
+                .map_into_left_body(),
         }
-        // A `CleanUp` the handler took is this connection's.
-        let guard = cleanup::taken_by_handler(req).unwrap_or_else(|| CleanupGuard(CleanUp::new()));
-        if self.resumes_finished(req) {
-            return no_content();
-        }
-        let pending = match edge::admit() {
-            Admission::Unobserved => None,
-            Admission::Open(pending) => Some(pending),
-            Admission::Reconnect(retry) => {
-                return shed_stream(retry, guard, Connection::of(req)).map_into_left_body();
-            }
-            Admission::Refuse(error) => {
-                return HttpResponse::from_error(error).map_into_right_body();
-            }
-        };
-        let conn = Connection::of(req);
-        self.prepare(&conn);
-        self.stream_response(guard, conn, pending)
-            .map_into_left_body()
     }
-}
-
-/// The answer to a finished stream's reconnect: `EventSource` closes.
-fn no_content() -> HttpResponse<EitherBody<SseBody>> {
-    HttpResponse::NoContent().finish().map_into_right_body()
 }
 
 impl fmt::Debug for Sse {
